@@ -1,0 +1,158 @@
+"""The mirror's catalog tables: events (Shopify products) and tickets (variants)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    Text,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, TSVECTOR
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+Timestamp = TIMESTAMP(timezone=True)
+Money = Numeric(14, 2)
+LISTED = text("status = 'active' AND deleted_at IS NULL")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Event(Base):
+    __tablename__ = "events"
+
+    shopify_product_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    handle: Mapped[str] = mapped_column(Text)
+    title: Mapped[str] = mapped_column(Text)
+    subtitle: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
+    description_html: Mapped[str | None] = mapped_column(Text)
+    description_text: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[datetime | None] = mapped_column(Timestamp)
+    end_date: Mapped[datetime | None] = mapped_column(Timestamp)
+    venue: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    images: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
+    metafields: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    currency: Mapped[str] = mapped_column(Text)
+    # Summaries over visible tickets, kept by the writers so list sorting by price is indexed.
+    min_price: Mapped[Decimal | None] = mapped_column(Money)
+    available: Mapped[int] = mapped_column(Integer, server_default="0")
+    search_document: Mapped[str] = mapped_column(Text, server_default="")
+    search_vector: Mapped[Any] = mapped_column(
+        TSVECTOR,
+        Computed(
+            "to_tsvector('simple'::regconfig, shababco_unaccent(search_document))", persisted=True
+        ),
+    )
+    shopify_created_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    shopify_updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    synced_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_events_handle", "handle"),
+        Index(
+            "ix_events_listed_start",
+            text("coalesce(start_date, 'infinity'::timestamptz)"),
+            "shopify_product_id",
+            postgresql_where=LISTED,
+        ),
+        Index(
+            "ix_events_listed_start_desc",
+            text("coalesce(start_date, '-infinity'::timestamptz)"),
+            "shopify_product_id",
+            postgresql_where=LISTED,
+        ),
+        Index(
+            "ix_events_listed_title",
+            text("lower(title)"),
+            "shopify_product_id",
+            postgresql_where=LISTED,
+        ),
+        Index(
+            "ix_events_listed_price",
+            text("coalesce(min_price, 'Infinity'::numeric)"),
+            "shopify_product_id",
+            postgresql_where=LISTED,
+        ),
+        Index(
+            "ix_events_listed_price_desc",
+            text("coalesce(min_price, '-Infinity'::numeric)"),
+            "shopify_product_id",
+            postgresql_where=LISTED,
+        ),
+        Index(
+            "ix_events_listed_category_start",
+            "category",
+            text("coalesce(start_date, 'infinity'::timestamptz)"),
+            "shopify_product_id",
+            postgresql_where=LISTED,
+        ),
+        Index(
+            "ix_events_search_vector",
+            "search_vector",
+            postgresql_using="gin",
+            postgresql_where=LISTED,
+        ),
+        Index(
+            "ix_events_search_trgm",
+            "search_document",
+            postgresql_using="gin",
+            postgresql_ops={"search_document": "gin_trgm_ops"},
+            postgresql_where=LISTED,
+        ),
+    )
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+
+    shopify_variant_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("events.shopify_product_id", ondelete="CASCADE")
+    )
+    name: Mapped[str] = mapped_column(Text)
+    ticket_type: Mapped[str | None] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer, server_default="0")
+    price: Mapped[Decimal] = mapped_column(Money)
+    compare_at_price: Mapped[Decimal | None] = mapped_column(Money)
+    sku: Mapped[str | None] = mapped_column(Text)
+    features: Mapped[Any | None] = mapped_column(JSONB)
+    restrictions: Mapped[Any | None] = mapped_column(JSONB)
+    is_visible: Mapped[bool] = mapped_column(Boolean, server_default="true")
+    metafields: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    inventory_item_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The variant's own total from product payloads; used until per-location levels are known.
+    inventory_quantity: Mapped[int | None] = mapped_column(Integer)
+    available: Mapped[int] = mapped_column(Integer, server_default="0")
+    sold: Mapped[int] = mapped_column(Integer, server_default="0")
+    shopify_updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    synced_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_tickets_event_id_position", "event_id", "position", "shopify_variant_id"),
+        Index("ix_tickets_inventory_item_id", "inventory_item_id"),
+    )

@@ -1,0 +1,74 @@
+"""Validated parameters of the read endpoints, and the opaque keyset cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+import orjson
+
+
+class Sort(StrEnum):
+    START_DATE = "start_date"
+    START_DATE_DESC = "-start_date"
+    TITLE = "title"
+    PRICE = "price"
+    PRICE_DESC = "-price"
+    RELEVANCE = "relevance"
+
+    @property
+    def descending(self) -> bool:
+        return self.value.startswith("-") or self is Sort.RELEVANCE
+
+
+class InvalidCursor(ValueError):
+    """The cursor is not one this API issued for this ordering."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Position after the last item of a page: its sort value (as text) and its id."""
+
+    sort: Sort
+    value: str
+    last_id: int
+
+    def encode(self) -> str:
+        raw = orjson.dumps({"s": self.sort.value, "v": self.value, "i": str(self.last_id)})
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+    @classmethod
+    def decode(cls, token: str, sort: Sort) -> Cursor:
+        try:
+            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            data = orjson.loads(raw)
+            cursor = cls(sort=Sort(data["s"]), value=str(data["v"]), last_id=int(data["i"]))
+        except (binascii.Error, ValueError, KeyError, TypeError):
+            raise InvalidCursor("cursor is malformed") from None
+        if cursor.sort is not sort:
+            raise InvalidCursor("cursor belongs to another sort order")
+        return cursor
+
+
+@dataclass(frozen=True)
+class EventFilters:
+    categories: tuple[str, ...] = ()
+    search: str | None = None
+    starts_after: datetime | None = None
+    starts_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class EventListParams:
+    filters: EventFilters = field(default_factory=EventFilters)
+    sort: Sort = Sort.START_DATE
+    limit: int = 20
+    page: int = 1
+    cursor: Cursor | None = None
+
+    @property
+    def offset(self) -> int:
+        return 0 if self.cursor else (self.page - 1) * self.limit

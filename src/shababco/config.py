@@ -1,0 +1,73 @@
+"""Typed settings from the environment and `.env` (SPEC §10); fails fast naming what is wrong."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConfigError(RuntimeError):
+    """The environment is missing or malforms a setting; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    database_url: str | None = None
+    database_read_url: str | None = None
+    db_pool_size: int = Field(20, ge=1, le=1000)
+    db_max_overflow: int = Field(10, ge=0, le=1000)
+    db_statement_cache_size: int = Field(100, ge=0, le=100_000)
+
+    redis_url: str | None = None
+
+    shopify_shop: str | None = None
+    shopify_access_token: SecretStr | None = None
+    shopify_api_version: str = Field("2026-07", pattern=r"^\d{4}-\d{2}$|^unstable$")
+    shopify_webhook_secret: SecretStr | None = None
+    shopify_webhook_secret_previous: SecretStr | None = None
+    shop_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+
+    public_base_url: str | None = None
+    cache_ttl_list: int = Field(300, ge=0)
+    cache_ttl_detail: int = Field(600, ge=0)
+
+    data_dir: Path = Field(Path(".data"), validation_alias="SHABABCO_DATA_DIR")
+    log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$")
+
+    @field_validator("database_url", "database_read_url", "redis_url", "shopify_shop")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @property
+    def embedded_database(self) -> bool:
+        return self.database_url is None
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming the first of `names` that is not set."""
+        for name in names:
+            if getattr(self, name) is None:
+                raise ConfigError(f"{name.upper()} is required for this command but is not set")
+
+
+def load_settings() -> Settings:
+    """Read settings, turning pydantic's error into one naming each bad variable."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

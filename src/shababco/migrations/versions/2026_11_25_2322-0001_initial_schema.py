@@ -1,0 +1,280 @@
+"""Initial schema: catalog, inventory levels, order ledger, webhook inbox, sync state.
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-11-25 23:22:48.232222
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+from sqlalchemy.dialects import postgresql
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+# pg_trgm and unaccent are trusted extensions (PostgreSQL 13+): a database owner may create them.
+# unaccent() is only STABLE, so an IMMUTABLE wrapper with an explicit dictionary lets the
+# generated search column and its index use it.
+UNACCENT_FUNCTION = """
+CREATE OR REPLACE FUNCTION shababco_unaccent(text) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
+AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$
+"""
+
+# One-letter typos in short words ("concrt" for "concert") score ~0.57 word similarity, under
+# pg_trgm's default 0.6 for the indexable `<%` operator. A database-level default reaches every
+# session, through transaction poolers too; without the privilege, typo tolerance is just lower.
+TRIGRAM_THRESHOLD = """
+DO $$
+BEGIN
+    EXECUTE format(
+        'ALTER DATABASE %I SET pg_trgm.word_similarity_threshold = 0.5', current_database()
+    );
+EXCEPTION WHEN insufficient_privilege THEN
+    RAISE NOTICE 'cannot set pg_trgm.word_similarity_threshold; keeping the default';
+END
+$$
+"""
+
+LISTED = sa.text("status = 'active' AND deleted_at IS NULL")
+# Keyset pagination of the public list: one partial index per sort order, id as tie-breaker.
+LISTED_SORT_INDEXES = {
+    "ix_events_listed_start": (
+        "coalesce(start_date, 'infinity'::timestamptz)",
+        "shopify_product_id",
+    ),
+    "ix_events_listed_start_desc": (
+        "coalesce(start_date, '-infinity'::timestamptz)",
+        "shopify_product_id",
+    ),
+    "ix_events_listed_title": ("lower(title)", "shopify_product_id"),
+    "ix_events_listed_price": ("coalesce(min_price, 'Infinity'::numeric)", "shopify_product_id"),
+    "ix_events_listed_price_desc": (
+        "coalesce(min_price, '-Infinity'::numeric)",
+        "shopify_product_id",
+    ),
+    "ix_events_listed_category_start": (
+        "category",
+        "coalesce(start_date, 'infinity'::timestamptz)",
+        "shopify_product_id",
+    ),
+}
+
+
+def upgrade() -> None:
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
+    op.execute("CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public")
+    op.execute(UNACCENT_FUNCTION)
+    op.execute(TRIGRAM_THRESHOLD)
+    op.create_table(
+        "events",
+        sa.Column("shopify_product_id", sa.BigInteger(), nullable=False),
+        sa.Column("handle", sa.Text(), nullable=False),
+        sa.Column("title", sa.Text(), nullable=False),
+        sa.Column("subtitle", sa.Text(), nullable=True),
+        sa.Column("status", sa.Text(), nullable=False),
+        sa.Column("category", sa.Text(), nullable=True),
+        sa.Column("tags", postgresql.ARRAY(sa.Text()), server_default="{}", nullable=False),
+        sa.Column("description_html", sa.Text(), nullable=True),
+        sa.Column("description_text", sa.Text(), nullable=True),
+        sa.Column("start_date", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column("end_date", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column("venue", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column(
+            "images", postgresql.JSONB(astext_type=sa.Text()), server_default="[]", nullable=False
+        ),
+        sa.Column(
+            "metafields",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="{}",
+            nullable=False,
+        ),
+        sa.Column("currency", sa.Text(), nullable=False),
+        sa.Column("min_price", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("available", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("search_document", sa.Text(), server_default="", nullable=False),
+        sa.Column(
+            "search_vector",
+            postgresql.TSVECTOR(),
+            sa.Computed(
+                "to_tsvector('simple'::regconfig, shababco_unaccent(search_document))",
+                persisted=True,
+            ),
+            nullable=False,
+        ),
+        sa.Column("shopify_created_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column("shopify_updated_at", postgresql.TIMESTAMP(timezone=True), nullable=False),
+        sa.Column("deleted_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column(
+            "synced_at",
+            postgresql.TIMESTAMP(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("shopify_product_id", name=op.f("pk_events")),
+    )
+    op.create_index("ix_events_handle", "events", ["handle"])
+    for name, columns in LISTED_SORT_INDEXES.items():
+        op.create_index(
+            name,
+            "events",
+            [sa.literal_column(column) for column in columns],
+            postgresql_where=LISTED,
+        )
+    op.create_index(
+        "ix_events_search_vector",
+        "events",
+        ["search_vector"],
+        postgresql_using="gin",
+        postgresql_where=LISTED,
+    )
+    op.create_index(
+        "ix_events_search_trgm",
+        "events",
+        ["search_document"],
+        postgresql_using="gin",
+        postgresql_ops={"search_document": "gin_trgm_ops"},
+        postgresql_where=LISTED,
+    )
+    op.create_table(
+        "inventory_levels",
+        sa.Column("inventory_item_id", sa.BigInteger(), nullable=False),
+        sa.Column("location_id", sa.BigInteger(), nullable=False),
+        sa.Column("available", sa.Integer(), nullable=False),
+        sa.Column("shopify_updated_at", postgresql.TIMESTAMP(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint(
+            "inventory_item_id", "location_id", name=op.f("pk_inventory_levels")
+        ),
+    )
+    op.create_table(
+        "order_lines",
+        sa.Column("shopify_line_item_id", sa.BigInteger(), nullable=False),
+        sa.Column("order_id", sa.BigInteger(), nullable=False),
+        sa.Column("variant_id", sa.BigInteger(), nullable=True),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("shopify_line_item_id", name=op.f("pk_order_lines")),
+    )
+    op.create_index("ix_order_lines_order_id", "order_lines", ["order_id"], unique=False)
+    op.create_index("ix_order_lines_variant_id", "order_lines", ["variant_id"], unique=False)
+    op.create_table(
+        "orders",
+        sa.Column("shopify_order_id", sa.BigInteger(), nullable=False),
+        sa.Column("cancelled_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column("shopify_updated_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("shopify_order_id", name=op.f("pk_orders")),
+    )
+    op.create_table(
+        "refund_lines",
+        sa.Column("shopify_refund_line_item_id", sa.BigInteger(), nullable=False),
+        sa.Column("refund_id", sa.BigInteger(), nullable=False),
+        sa.Column("order_id", sa.BigInteger(), nullable=False),
+        sa.Column("line_item_id", sa.BigInteger(), nullable=False),
+        sa.Column("variant_id", sa.BigInteger(), nullable=True),
+        sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("shopify_refund_line_item_id", name=op.f("pk_refund_lines")),
+    )
+    op.create_index("ix_refund_lines_variant_id", "refund_lines", ["variant_id"], unique=False)
+    op.create_table(
+        "sync_state",
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("value", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "updated_at",
+            postgresql.TIMESTAMP(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_sync_state")),
+    )
+    op.create_table(
+        "webhook_inbox",
+        sa.Column("webhook_id", sa.Text(), nullable=False),
+        sa.Column("topic", sa.Text(), nullable=False),
+        sa.Column("shop_domain", sa.Text(), nullable=True),
+        sa.Column("api_version", sa.Text(), nullable=True),
+        sa.Column("event_id", sa.Text(), nullable=True),
+        sa.Column("triggered_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column("payload", postgresql.JSONB(astext_type=sa.Text()), nullable=False),
+        sa.Column(
+            "received_at",
+            postgresql.TIMESTAMP(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("processed_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("webhook_id", name=op.f("pk_webhook_inbox")),
+    )
+    op.create_index(
+        "ix_webhook_inbox_pending",
+        "webhook_inbox",
+        ["received_at"],
+        unique=False,
+        postgresql_where=sa.text("processed_at IS NULL"),
+    )
+    op.create_table(
+        "tickets",
+        sa.Column("shopify_variant_id", sa.BigInteger(), nullable=False),
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.Text(), nullable=False),
+        sa.Column("ticket_type", sa.Text(), nullable=True),
+        sa.Column("position", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("price", sa.Numeric(precision=14, scale=2), nullable=False),
+        sa.Column("compare_at_price", sa.Numeric(precision=14, scale=2), nullable=True),
+        sa.Column("sku", sa.Text(), nullable=True),
+        sa.Column("features", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("restrictions", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
+        sa.Column("is_visible", sa.Boolean(), server_default="true", nullable=False),
+        sa.Column(
+            "metafields",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default="{}",
+            nullable=False,
+        ),
+        sa.Column("inventory_item_id", sa.BigInteger(), nullable=True),
+        sa.Column("inventory_quantity", sa.Integer(), nullable=True),
+        sa.Column("available", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("sold", sa.Integer(), server_default="0", nullable=False),
+        sa.Column("shopify_updated_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column(
+            "synced_at",
+            postgresql.TIMESTAMP(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.shopify_product_id"],
+            name=op.f("fk_tickets_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("shopify_variant_id", name=op.f("pk_tickets")),
+    )
+    op.create_index(
+        "ix_tickets_event_id_position",
+        "tickets",
+        ["event_id", "position", "shopify_variant_id"],
+        unique=False,
+    )
+    op.create_index("ix_tickets_inventory_item_id", "tickets", ["inventory_item_id"], unique=False)
+
+
+def downgrade() -> None:
+    for table in (
+        "tickets",
+        "webhook_inbox",
+        "sync_state",
+        "refund_lines",
+        "orders",
+        "order_lines",
+        "inventory_levels",
+        "events",
+    ):
+        op.drop_table(table)
+    op.execute("DROP FUNCTION IF EXISTS shababco_unaccent(text)")

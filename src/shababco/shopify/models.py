@@ -1,0 +1,98 @@
+"""Tables beside the catalog: inventory levels, the order ledger, webhook inbox, sync state."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Index, Integer, Text, func, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shababco.catalog.models import Base, Timestamp
+
+
+class InventoryLevel(Base):
+    """The newest `available` of one inventory item at one location (SPEC §3 invariant 1)."""
+
+    __tablename__ = "inventory_levels"
+
+    inventory_item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    location_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    available: Mapped[int] = mapped_column(Integer)
+    shopify_updated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+class Order(Base):
+    """An order's lifecycle facts needed for `sold`; its lines are in `order_lines`."""
+
+    __tablename__ = "orders"
+
+    shopify_order_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    shopify_updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class OrderLine(Base):
+    """A line item of an order; kept even when its variant is not mirrored yet (invariant 2)."""
+
+    __tablename__ = "order_lines"
+
+    shopify_line_item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    variant_id: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (
+        Index("ix_order_lines_variant_id", "variant_id"),
+        Index("ix_order_lines_order_id", "order_id"),
+    )
+
+
+class RefundLine(Base):
+    """A refunded quantity of one line item."""
+
+    __tablename__ = "refund_lines"
+
+    shopify_refund_line_item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    refund_id: Mapped[int] = mapped_column(BigInteger)
+    order_id: Mapped[int] = mapped_column(BigInteger)
+    line_item_id: Mapped[int] = mapped_column(BigInteger)
+    variant_id: Mapped[int | None] = mapped_column(BigInteger)
+    quantity: Mapped[int] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_refund_lines_variant_id", "variant_id"),)
+
+
+class WebhookDelivery(Base):
+    """The webhook inbox: one row per Shopify webhook id, so a redelivery is recognised."""
+
+    __tablename__ = "webhook_inbox"
+
+    webhook_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    topic: Mapped[str] = mapped_column(Text)
+    shop_domain: Mapped[str | None] = mapped_column(Text)
+    api_version: Mapped[str | None] = mapped_column(Text)
+    event_id: Mapped[str | None] = mapped_column(Text)
+    triggered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    payload: Mapped[Any] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        Index(
+            "ix_webhook_inbox_pending", "received_at", postgresql_where=text("processed_at IS NULL")
+        ),
+    )
+
+
+class SyncState(Base):
+    """Named progress markers of sync and reconciliation (cursors, last successful run)."""
+
+    __tablename__ = "sync_state"
+
+    name: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[Any] = mapped_column(JSONB)
+    updated_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())

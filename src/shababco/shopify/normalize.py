@@ -1,0 +1,313 @@
+"""The one normalizer: a Shopify product, REST-shaped (webhooks) or a GraphQL node, to records.
+
+A record holds only what the payload carries (SPEC §3 invariant 5): `fields` overwrite stored
+values, `defaults` are used only when the row is new.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from shababco.shopify.payloads import (
+    PayloadError,
+    first_present,
+    html_to_text,
+    nodes,
+    optional_id,
+    optional_int,
+    optional_money,
+    optional_timestamp,
+    parse_id,
+    parse_money,
+    parse_timestamp,
+    split_tags,
+)
+
+MIRRORED_NAMESPACES = ("event", "ticket")
+STATUSES = frozenset({"active", "draft", "archived", "unlisted"})
+
+
+@dataclass
+class Record:
+    fields: dict[str, Any]
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class InventoryLevelRecord:
+    inventory_item_id: int
+    location_id: int
+    available: int
+    updated_at: datetime
+
+
+@dataclass
+class ProductRecords:
+    event: Record
+    tickets: list[Record] | None  # None: the payload does not carry the variants
+    levels: list[InventoryLevelRecord] | None = None  # only GraphQL nodes carry levels
+
+    @property
+    def product_id(self) -> int:
+        return int(self.event.fields["shopify_product_id"])
+
+    @property
+    def updated_at(self) -> datetime:
+        value: datetime = self.event.fields["shopify_updated_at"]
+        return value
+
+
+def normalize_product(product: Mapping[str, Any], *, currency: str) -> ProductRecords:
+    """Records for one product; raises PayloadError when a required field is missing or bad."""
+    if not isinstance(product, Mapping):
+        raise PayloadError("a product must be a JSON object")
+    event = _event_record(product, currency)
+    carried, variants = first_present(product, "variants")
+    tickets = None
+    levels = None
+    if carried:
+        items = [v for v in nodes(variants) if v.get("id") is not None]
+        tickets = [_ticket_record(v, index) for index, v in enumerate(items, start=1)]
+        levels = _inventory_levels(items)
+    return ProductRecords(event=event, tickets=tickets, levels=levels)
+
+
+def _require(product: Mapping[str, Any], *keys: str) -> Any:
+    found, value = first_present(product, *keys)
+    if not found or value is None:
+        raise PayloadError(f"product is missing {keys[0]}")
+    return value
+
+
+def _event_record(product: Mapping[str, Any], currency: str) -> Record:
+    record = Record(
+        fields={
+            "shopify_product_id": parse_id(_require(product, "id")),
+            "shopify_updated_at": parse_timestamp(
+                _require(product, "updated_at", "updatedAt"), field="updated_at"
+            ),
+        },
+        defaults={"title": "", "handle": "", "status": "draft", "currency": currency},
+    )
+    fields = record.fields
+    for key in ("title", "handle"):
+        if (value := product.get(key)) is not None:
+            fields[key] = _text(value, key)
+    if (status := product.get("status")) is not None:
+        fields["status"] = _status(status)
+    found, created = first_present(product, "created_at", "createdAt")
+    if found:
+        fields["shopify_created_at"] = optional_timestamp(created, field="created_at")
+    found, category = first_present(product, "product_type", "productType")
+    if found:
+        fields["category"] = (category or "").strip() or None
+    if "tags" in product:
+        fields["tags"] = split_tags(product["tags"])
+    found, body = first_present(product, "body_html", "descriptionHtml")
+    if found:
+        fields["description_html"] = body
+        fields["description_text"] = html_to_text(body)
+    if (images := _images(product)) is not None:
+        fields["images"] = images
+    if (found_currency := _currency(product)) is not None:
+        fields["currency"] = found_currency
+    if "metafields" in product:
+        fields.update(_event_metafield_columns(_metafields(product["metafields"])))
+    return record
+
+
+def _text(value: Any, key: str) -> str:
+    if not isinstance(value, str):
+        raise PayloadError(f"{key} must be a string")
+    return value
+
+
+def _status(value: Any) -> str:
+    status = str(value).lower()
+    if status not in STATUSES:
+        raise PayloadError(f"unknown product status {value!r}")
+    return status
+
+
+def _images(product: Mapping[str, Any]) -> list[dict[str, Any]] | None:
+    found, images = first_present(product, "images")
+    if found:
+        return [_image(item, position) for position, item in enumerate(nodes(images), start=1)]
+    found, media = first_present(product, "media")
+    if found:
+        result: list[dict[str, Any]] = []
+        for item in nodes(media):
+            image = item.get("image") or (item.get("preview") or {}).get("image")
+            image = image or (item.get("preview_image") or None)
+            if isinstance(image, Mapping):
+                result.append(_image({**image, "alt": item.get("alt")}, len(result) + 1))
+        return result
+    return None
+
+
+def _image(item: Mapping[str, Any], position: int) -> dict[str, Any]:
+    return {
+        "url": item.get("src") or item.get("url") or item.get("originalSrc"),
+        "alt": item.get("alt") or item.get("altText"),
+        "width": item.get("width"),
+        "height": item.get("height"),
+        "position": item.get("position") or position,
+    }
+
+
+def _currency(product: Mapping[str, Any]) -> str | None:
+    for variant in nodes(product.get("variants")):
+        for presentment in variant.get("presentment_prices") or []:
+            price = presentment.get("price") if isinstance(presentment, Mapping) else None
+            if isinstance(price, Mapping) and isinstance(price.get("currency_code"), str):
+                return str(price["currency_code"])
+    return None
+
+
+def _metafields(value: Any) -> dict[str, dict[str, Any]]:
+    """Mirrored metafields as {namespace: {key: parsed value}}."""
+    result: dict[str, dict[str, Any]] = {}
+    for item in nodes(value):
+        namespace, key = item.get("namespace"), item.get("key")
+        if namespace in MIRRORED_NAMESPACES and isinstance(key, str):
+            result.setdefault(namespace, {})[key] = _metafield_value(item)
+    return result
+
+
+def _metafield_value(item: Mapping[str, Any]) -> Any:
+    value, kind = item.get("value"), str(item.get("type") or "")
+    if not isinstance(value, str):
+        return value
+    if kind == "json" or kind.startswith("list.") or kind in {"rating", "dimension", "money"}:
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    if kind == "boolean":
+        return value.strip().lower() == "true"
+    if kind == "number_integer":
+        try:
+            return int(value)
+        except ValueError:
+            return value
+    return value
+
+
+def _event_metafield_columns(metafields: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    event = metafields.get("event", {})
+    subtitle = event.get("subtitle")
+    return {
+        "metafields": metafields,
+        "subtitle": str(subtitle) if subtitle is not None else None,
+        "start_date": _lenient_timestamp(event.get("start_date")),
+        "end_date": _lenient_timestamp(event.get("end_date")),
+        "venue": _venue(event.get("venue")),
+    }
+
+
+def _lenient_timestamp(value: Any) -> datetime | None:
+    """A merchant's malformed date metafield leaves the date empty rather than losing the event."""
+    try:
+        return optional_timestamp(value, field="start_date")
+    except PayloadError:
+        return None
+
+
+def _venue(value: Any) -> dict[str, Any] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, Mapping):
+        return dict(value)
+    return {"name": str(value)}
+
+
+def _ticket_record(variant: Mapping[str, Any], index: int) -> Record:
+    variant_id = parse_id(variant["id"], field="variant id")
+    inventory_item = variant.get("inventoryItem")
+    item_id = variant.get("inventory_item_id")
+    if isinstance(inventory_item, Mapping):
+        item_id = inventory_item.get("id")
+    first_option = _first_option(variant)
+    fields: dict[str, Any] = {
+        "shopify_variant_id": variant_id,
+        "name": _text(variant.get("title") or "", "variant title"),
+        "position": optional_int(variant.get("position"), field="position") or index,
+        "price": parse_money(variant.get("price"), field="price"),
+        "compare_at_price": optional_money(
+            first_present(variant, "compare_at_price", "compareAtPrice")[1],
+            field="compare_at_price",
+        ),
+        "sku": variant.get("sku") or None,
+        "inventory_item_id": optional_id(item_id, field="inventory_item_id"),
+        "shopify_updated_at": optional_timestamp(
+            first_present(variant, "updated_at", "updatedAt")[1], field="variant updated_at"
+        ),
+    }
+    found, quantity = first_present(variant, "inventory_quantity", "inventoryQuantity")
+    if found:
+        fields["inventory_quantity"] = optional_int(quantity, field="inventory_quantity")
+    defaults: dict[str, Any] = {"ticket_type": first_option}
+    if "metafields" in variant:
+        fields.update(_ticket_metafield_columns(_metafields(variant["metafields"]), first_option))
+    return Record(fields=fields, defaults=defaults)
+
+
+def _first_option(variant: Mapping[str, Any]) -> str | None:
+    options = variant.get("selectedOptions")
+    if isinstance(options, list) and options and isinstance(options[0], Mapping):
+        return str(options[0].get("value")) if options[0].get("value") is not None else None
+    option = variant.get("option1")
+    return str(option) if option is not None else None
+
+
+def _ticket_metafield_columns(
+    metafields: dict[str, dict[str, Any]], first_option: str | None
+) -> dict[str, Any]:
+    ticket = metafields.get("ticket", {})
+    features = ticket.get("features")
+    if features is not None and not isinstance(features, list):
+        features = [features]
+    hidden = ticket.get("hidden")
+    return {
+        "metafields": metafields,
+        "ticket_type": str(ticket["type"]) if ticket.get("type") is not None else first_option,
+        "features": features,
+        "restrictions": ticket.get("restrictions"),
+        "is_visible": not (hidden is True or str(hidden).lower() == "true"),
+    }
+
+
+def _inventory_levels(variants: list[Mapping[str, Any]]) -> list[InventoryLevelRecord] | None:
+    """Per-location levels carried by GraphQL variant nodes; None when none carry them."""
+    levels: list[InventoryLevelRecord] = []
+    carried = False
+    for variant in variants:
+        item = variant.get("inventoryItem")
+        if not isinstance(item, Mapping) or "inventoryLevels" not in item:
+            continue
+        carried = True
+        item_id = parse_id(item.get("id"), field="inventoryItem.id")
+        for level in nodes(item["inventoryLevels"]):
+            levels.append(_inventory_level(item_id, level))
+    return levels if carried else None
+
+
+def _inventory_level(item_id: int, level: Mapping[str, Any]) -> InventoryLevelRecord:
+    location = level.get("location")
+    location_id = location.get("id") if isinstance(location, Mapping) else level.get("location_id")
+    available = level.get("available")
+    for quantity in level.get("quantities") or []:
+        if isinstance(quantity, Mapping) and quantity.get("name") == "available":
+            available = quantity.get("quantity")
+    return InventoryLevelRecord(
+        inventory_item_id=item_id,
+        location_id=parse_id(location_id, field="location id"),
+        available=optional_int(available, field="available") or 0,
+        updated_at=parse_timestamp(
+            first_present(level, "updatedAt", "updated_at")[1], field="inventory level updated_at"
+        ),
+    )

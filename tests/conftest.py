@@ -1,0 +1,158 @@
+"""Fixtures shared by every test: a fresh PostgreSQL database, settings, a live API server."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from shababco.app import create_app
+from shababco.catalog.models import Base
+from shababco.config import Settings
+from shababco.db import async_url
+from shababco.embedded import EmbeddedPostgres
+from shababco.migrate import upgrade
+from shababco.shopify import models as _shopify_models  # noqa: F401
+from shababco.shopify.apply import upsert_products
+from shababco.shopify.normalize import normalize_product
+from tests.services import (
+    ROOT,
+    admin_postgres_url,
+    check_required_services,
+    on_ci,
+    postgres_reachable,
+)
+
+PAYLOADS = ROOT / "examples" / "shopify-payloads"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    check_required_services()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="session")
+async def postgres_admin_url() -> AsyncIterator[str]:
+    """A server URL with rights to create databases: the local server, else the embedded one."""
+    url = async_url(admin_postgres_url())
+    if await postgres_reachable(admin_postgres_url()):
+        yield url
+        return
+    if on_ci():
+        pytest.fail(f"CI=true but PostgreSQL is not reachable at {admin_postgres_url()}")
+    embedded = await asyncio.to_thread(EmbeddedPostgres, ROOT / ".data" / "test")
+    yield embedded.url()
+    embedded.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(postgres_admin_url: str) -> AsyncIterator[str]:
+    """A fresh database for this test session, migrated to head."""
+    name = f"shababco_test_{os.getpid()}"
+    admin = create_async_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(postgres_admin_url).set(database=name).render_as_string(hide_password=False)
+    engine = create_async_engine(url)
+    await upgrade(engine)
+    await engine.dispose()
+    yield url
+    async with admin.connect() as conn:
+        await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(_env_file=None, database_url=database_url, shop_currency="USD")  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_async_engine(database_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def db(engine: AsyncEngine) -> AsyncEngine:
+    """The session's engine on empty tables: each test starts from nothing."""
+    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    async with engine.begin() as conn:
+        await conn.execute(text(f"TRUNCATE {tables}"))
+    return engine
+
+
+class LiveServer:
+    """The real app under uvicorn on a free port, in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(
+            create_app(settings), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("API server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_api(settings: Settings) -> Iterator[LiveServer]:
+    with LiveServer(settings) as server:
+        yield server
+
+
+@pytest.fixture
+async def api(live_api: LiveServer, db: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=live_api.url, timeout=10) as client:
+        yield client
+
+
+async def load_products(engine: AsyncEngine, *products: dict[str, Any]) -> set[int]:
+    """Apply REST-shaped products through the normalizer and upsert, as import does."""
+    records = [normalize_product(product, currency="USD") for product in products]
+    async with engine.begin() as conn:
+        return await upsert_products(conn, records)
+
+
+def payload(name: str) -> Any:
+    import json
+
+    document = json.loads((PAYLOADS / name).read_text())
+    return document.get("body", document) if isinstance(document, dict) else document
+
+
+def payload_path(name: str) -> Path:
+    return PAYLOADS / name

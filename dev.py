@@ -49,8 +49,15 @@ def setup() -> None:
     if STAMP.exists() and STAMP.read_text() == digest:
         return
     print("installing locked dependencies into .venv/ ...", flush=True)
-    _run(BIN / "python", "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         f"uv=={UV_VERSION}")
+    _run(
+        BIN / "python",
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        f"uv=={UV_VERSION}",
+    )
     uv = BIN / "uv"
     _run(uv, "pip", "sync", "--quiet", "--python", BIN / "python", "requirements.lock")
     _run(uv, "pip", "install", "--quiet", "--python", BIN / "python", "--no-deps", "-e", ".")

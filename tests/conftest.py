@@ -83,7 +83,7 @@ async def database_url(postgres_admin_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, shop_currency="USD")  # type: ignore[call-arg]
+    return Settings(_env_file=None, database_url=database_url, shop_currency="USD")
 
 
 @pytest.fixture(scope="session")

@@ -81,11 +81,20 @@ def make_product(
         "created_at": iso(BASE_TIME - timedelta(days=1)),
         "updated_at": iso(updated_at),
         "variants": variants if variants is not None else [make_variant()],
-        "images": [{"src": f"https://cdn.example.com/{product_id}.jpg", "alt": title,
-                    "width": 800, "height": 600, "position": 1}],
+        "images": [
+            {
+                "src": f"https://cdn.example.com/{product_id}.jpg",
+                "alt": title,
+                "width": 800,
+                "height": 600,
+                "position": 1,
+            }
+        ],
     }
     if with_metafields:
-        fields = [metafield("event", "subtitle", subtitle, "single_line_text_field")] if subtitle else []
+        fields = (
+            [metafield("event", "subtitle", subtitle, "single_line_text_field")] if subtitle else []
+        )
         if start is not None:
             fields += [
                 metafield("event", "start_date", iso(start), "date_time"),

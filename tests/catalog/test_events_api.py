@@ -21,21 +21,43 @@ def starting(days: int) -> Any:
 
 @pytest.fixture
 async def catalog(db: AsyncEngine) -> dict[str, dict[str, Any]]:
-    """A small store: concerts, theatre, a festival, with prices, dates and statuses to tell apart."""
+    """A small store: concerts, theatre, a festival; prices, dates and statuses tell them apart."""
     products = {
-        "jazz": make_product(title="Jazz Night", category="Concerts", start=starting(10),
-                             variants=[make_variant(price="40", quantity=10)]),
-        "rock": make_product(title="Rock Concert", category="Concerts", start=starting(20),
-                             tags="music, loud", variants=[make_variant(price="25", quantity=5),
-                                                           make_variant(price="90", quantity=2)]),
-        "hamlet": make_product(title="Hamlet", category="Theatre", start=starting(15),
-                               subtitle="A tragedy", variants=[make_variant(price="60")]),
-        "oud": make_product(title="أمسية العود", category="Concerts", start=starting(5),
-                            subtitle="موسيقى عربية", body_html="<p>حفلة موسيقية في المسرح الكبير</p>",
-                            venue={"name": "دار الأوبرا", "city": "القاهرة"},
-                            variants=[make_variant(price="15")]),
-        "festival": make_product(title="Desert Festival", category="Festivals", start=None,
-                                 variants=[make_variant(price="120")]),
+        "jazz": make_product(
+            title="Jazz Night",
+            category="Concerts",
+            start=starting(10),
+            variants=[make_variant(price="40", quantity=10)],
+        ),
+        "rock": make_product(
+            title="Rock Concert",
+            category="Concerts",
+            start=starting(20),
+            tags="music, loud",
+            variants=[make_variant(price="25", quantity=5), make_variant(price="90", quantity=2)],
+        ),
+        "hamlet": make_product(
+            title="Hamlet",
+            category="Theatre",
+            start=starting(15),
+            subtitle="A tragedy",
+            variants=[make_variant(price="60")],
+        ),
+        "oud": make_product(
+            title="أمسية العود",
+            category="Concerts",
+            start=starting(5),
+            subtitle="موسيقى عربية",
+            body_html="<p>حفلة موسيقية في المسرح الكبير</p>",
+            venue={"name": "دار الأوبرا", "city": "القاهرة"},
+            variants=[make_variant(price="15")],
+        ),
+        "festival": make_product(
+            title="Desert Festival",
+            category="Festivals",
+            start=None,
+            variants=[make_variant(price="120")],
+        ),
         "draft": make_product(title="Draft Show", status="draft", start=starting(3)),
         "archived": make_product(title="Archived Show", status="archived", start=starting(4)),
         "unlisted": make_product(title="Secret Gig", status="unlisted", start=starting(6)),
@@ -70,8 +92,23 @@ async def test_summary_representation(api: httpx.AsyncClient, catalog: Any) -> N
     assert item["start_date"] == starting(20).isoformat()
     assert item["updated_at"].endswith("+00:00")
     assert item["image"]["url"].endswith(".jpg")
-    expected = {"id", "handle", "title", "subtitle", "category", "tags", "status", "start_date",
-                "end_date", "venue", "image", "min_price", "currency", "available", "updated_at"}
+    expected = {
+        "id",
+        "handle",
+        "title",
+        "subtitle",
+        "category",
+        "tags",
+        "status",
+        "start_date",
+        "end_date",
+        "venue",
+        "image",
+        "min_price",
+        "currency",
+        "available",
+        "updated_at",
+    }
     assert expected <= item.keys()
 
 
@@ -91,7 +128,9 @@ async def test_sorts(api: httpx.AsyncClient, catalog: Any, sort: str, order: lis
 
 
 @pytest.mark.parametrize("sort", ["start_date", "-start_date", "title", "price", "-price"])
-async def test_cursor_walks_every_event_once(api: httpx.AsyncClient, catalog: Any, sort: str) -> None:
+async def test_cursor_walks_every_event_once(
+    api: httpx.AsyncClient, catalog: Any, sort: str
+) -> None:
     expected = ids((await api.get("/events", params={"sort": sort})).json())
     seen: list[str] = []
     params: dict[str, Any] = {"sort": sort, "limit": 2}
@@ -106,15 +145,23 @@ async def test_cursor_walks_every_event_once(api: httpx.AsyncClient, catalog: An
 
 
 async def test_pages_match_the_cursor_walk(api: httpx.AsyncClient, catalog: Any) -> None:
-    pages = [ids((await api.get("/events", params={"limit": 2, "page": p})).json()) for p in (1, 2, 3)]
-    assert pages == [pid(catalog, "oud", "jazz"), pid(catalog, "hamlet", "rock"), pid(catalog, "festival")]
+    pages = [
+        ids((await api.get("/events", params={"limit": 2, "page": p})).json()) for p in (1, 2, 3)
+    ]
+    assert pages == [
+        pid(catalog, "oud", "jazz"),
+        pid(catalog, "hamlet", "rock"),
+        pid(catalog, "festival"),
+    ]
     assert (await api.get("/events", params={"page": 9})).json()["items"] == []
 
 
 async def test_category_filter_is_repeatable(api: httpx.AsyncClient, catalog: Any) -> None:
     one = (await api.get("/events", params={"category": "Theatre"})).json()
     assert ids(one) == pid(catalog, "hamlet") and one["total"] == 1
-    two = (await api.get("/events", params=[("category", "Theatre"), ("category", "Festivals")])).json()
+    two = (
+        await api.get("/events", params=[("category", "Theatre"), ("category", "Festivals")])
+    ).json()
     assert ids(two) == pid(catalog, "hamlet", "festival")
 
 
@@ -127,8 +174,13 @@ async def test_date_window(api: httpx.AsyncClient, catalog: Any) -> None:
 
 
 async def test_filters_combine(api: httpx.AsyncClient, catalog: Any) -> None:
-    params = {"category": "Concerts", "starts_after": starting(6).isoformat(), "sort": "-price",
-              "search": "concert", "limit": 1}
+    params = {
+        "category": "Concerts",
+        "starts_after": starting(6).isoformat(),
+        "sort": "-price",
+        "search": "concert",
+        "limit": 1,
+    }
     body = (await api.get("/events", params=params)).json()
     # "concert" finds Rock Concert by title and Jazz Night by its category; -price puts Jazz first
     assert ids(body) == pid(catalog, "jazz")
@@ -139,13 +191,28 @@ async def test_search_english_with_a_typo(api: httpx.AsyncClient, catalog: Any) 
     typo = ids((await api.get("/events", params={"search": "Concrt"})).json())
     assert typo[0] == pid(catalog, "rock")[0]  # its title; the others only by category "Concerts"
     assert set(typo) == set(pid(catalog, "rock", "jazz", "oud"))
-    assert ids((await api.get("/events", params={"search": "hamlt"})).json()) == pid(catalog, "hamlet")
-    assert ids((await api.get("/events", params={"search": "trag"})).json()) == pid(catalog, "hamlet")
+    assert ids((await api.get("/events", params={"search": "hamlt"})).json()) == pid(
+        catalog, "hamlet"
+    )
+    assert ids((await api.get("/events", params={"search": "trag"})).json()) == pid(
+        catalog, "hamlet"
+    )
 
 
 @pytest.mark.parametrize(
     "query",
-    ["العود", "عود", "بالعود", "والعود", "الأوبرا", "اوبرا", "مُوسِيقَى", "الحفلة", "بالمسرح", "القاهرة"],
+    [
+        "العود",
+        "عود",
+        "بالعود",
+        "والعود",
+        "الأوبرا",
+        "اوبرا",
+        "مُوسِيقَى",
+        "الحفلة",
+        "بالمسرح",
+        "القاهرة",
+    ],
 )
 async def test_search_arabic(api: httpx.AsyncClient, catalog: Any, query: str) -> None:
     body = (await api.get("/events", params={"search": query})).json()
@@ -203,8 +270,11 @@ async def test_unknown_event_is_404(api: httpx.AsyncClient, catalog: Any) -> Non
 
 async def test_categories(api: httpx.AsyncClient, catalog: Any) -> None:
     body = (await api.get("/categories")).json()
-    assert body["items"] == [{"name": "Concerts", "count": 3}, {"name": "Festivals", "count": 1},
-                             {"name": "Theatre", "count": 1}]
+    assert body["items"] == [
+        {"name": "Concerts", "count": 3},
+        {"name": "Festivals", "count": 1},
+        {"name": "Theatre", "count": 1},
+    ]
 
 
 @pytest.mark.parametrize(
@@ -223,7 +293,9 @@ async def test_categories(api: httpx.AsyncClient, catalog: Any) -> None:
         ({"search": "x" * 201}, 422),
     ],
 )
-async def test_bad_parameters_are_4xx(api: httpx.AsyncClient, params: dict[str, Any], status: int) -> None:
+async def test_bad_parameters_are_4xx(
+    api: httpx.AsyncClient, params: dict[str, Any], status: int
+) -> None:
     response = await api.get("/events", params=params)
     assert response.status_code == status
     error = response.json()["error"]
@@ -246,8 +318,12 @@ async def test_etag_and_304(api: httpx.AsyncClient, catalog: Any) -> None:
     assert again.status_code == 304 and again.content == b""
     detail = await api.get(f"/events/{catalog['jazz']['id']}")
     assert detail.headers["cache-control"] == "public, max-age=5"
-    assert (await api.get(f"/events/{catalog['jazz']['id']}",
-                          headers={"If-None-Match": f'W/{detail.headers["etag"]}, "x"'})).status_code == 304
+    assert (
+        await api.get(
+            f"/events/{catalog['jazz']['id']}",
+            headers={"If-None-Match": f'W/{detail.headers["etag"]}, "x"'},
+        )
+    ).status_code == 304
 
 
 async def test_errors_are_not_cacheable(api: httpx.AsyncClient) -> None:
@@ -261,5 +337,7 @@ async def test_probes_and_openapi(api: httpx.AsyncClient) -> None:
     ready = (await api.get("/ready")).json()
     assert ready["status"] == "ready" and ready["database"] == "ok"
     spec = (await api.get("/openapi.json")).json()
-    assert {"/events", "/events/{event_id}", "/events/{event_id}/tickets", "/categories"} <= set(spec["paths"])
+    assert {"/events", "/events/{event_id}", "/events/{event_id}/tickets", "/categories"} <= set(
+        spec["paths"]
+    )
     assert (await api.get("/docs")).status_code == 200

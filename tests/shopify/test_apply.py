@@ -32,7 +32,11 @@ async def ticket_rows(engine: AsyncEngine, product_id: int) -> list[Ticket]:
 async def test_newer_payload_overwrites(db: AsyncEngine) -> None:
     product = make_product(title="Old title")
     await load_products(db, product)
-    newer = {**product, "title": "New title", "updated_at": (BASE_TIME + timedelta(hours=1)).isoformat()}
+    newer = {
+        **product,
+        "title": "New title",
+        "updated_at": (BASE_TIME + timedelta(hours=1)).isoformat(),
+    }
     assert await load_products(db, newer) == {product["id"]}
     assert (await event_row(db, product["id"])).title == "New title"
 
@@ -40,8 +44,12 @@ async def test_newer_payload_overwrites(db: AsyncEngine) -> None:
 async def test_older_payload_never_overwrites(db: AsyncEngine) -> None:
     product = make_product(title="Current", updated_at=BASE_TIME + timedelta(hours=2))
     await load_products(db, product)
-    older = {**product, "title": "Stale", "updated_at": BASE_TIME.isoformat(),
-             "variants": [make_variant(price="1")]}
+    older = {
+        **product,
+        "title": "Stale",
+        "updated_at": BASE_TIME.isoformat(),
+        "variants": [make_variant(price="1")],
+    }
     assert await load_products(db, older) == set()
     row = await event_row(db, product["id"])
     assert row.title == "Current"
@@ -63,15 +71,22 @@ async def test_the_same_payload_twice_changes_nothing(db: AsyncEngine) -> None:
     await load_products(db, product)
     again = await event_row(db, product["id"])
     assert (again.title, again.min_price, again.available, again.search_document) == (
-        first.title, first.min_price, first.available, first.search_document,
+        first.title,
+        first.min_price,
+        first.available,
+        first.search_document,
     )
 
 
 async def test_payload_without_metafields_keeps_stored_ones(db: AsyncEngine) -> None:
     product = make_product(subtitle="Keep me", venue={"name": "Opera", "city": "Cairo"})
     await load_products(db, product)
-    bare = make_product(product_id=product["id"], title="Renamed", with_metafields=False,
-                        updated_at=BASE_TIME + timedelta(hours=1))
+    bare = make_product(
+        product_id=product["id"],
+        title="Renamed",
+        with_metafields=False,
+        updated_at=BASE_TIME + timedelta(hours=1),
+    )
     await load_products(db, bare)
     row = await event_row(db, product["id"])
     assert row.title == "Renamed"
@@ -96,7 +111,11 @@ async def test_removed_variant_is_dropped_and_summary_recomputed(db: AsyncEngine
     await load_products(db, product)
     row = await event_row(db, product["id"])
     assert (row.min_price, row.available) == (Decimal("10.00"), 12)
-    later = {**product, "variants": [vip], "updated_at": (BASE_TIME + timedelta(hours=1)).isoformat()}
+    later = {
+        **product,
+        "variants": [vip],
+        "updated_at": (BASE_TIME + timedelta(hours=1)).isoformat(),
+    }
     await load_products(db, later)
     assert [t.shopify_variant_id for t in await ticket_rows(db, product["id"])] == [vip["id"]]
     row = await event_row(db, product["id"])
@@ -106,8 +125,9 @@ async def test_removed_variant_is_dropped_and_summary_recomputed(db: AsyncEngine
 async def test_hidden_tickets_do_not_count_in_the_summary(db: AsyncEngine) -> None:
     from tests.factories import metafield
 
-    hidden = make_variant(price="1", quantity=50,
-                          metafields=[metafield("ticket", "hidden", True, "boolean")])
+    hidden = make_variant(
+        price="1", quantity=50, metafields=[metafield("ticket", "hidden", True, "boolean")]
+    )
     product = make_product(variants=[hidden, make_variant(price="20", quantity=3)])
     await load_products(db, product)
     row = await event_row(db, product["id"])
@@ -117,11 +137,17 @@ async def test_hidden_tickets_do_not_count_in_the_summary(db: AsyncEngine) -> No
 async def test_ticket_type_from_metafield_survives_a_payload_without_it(db: AsyncEngine) -> None:
     from tests.factories import metafield
 
-    variant = make_variant(title="Front row", metafields=[metafield("ticket", "type", "vip", "single_line_text_field")])
+    variant = make_variant(
+        title="Front row", metafields=[metafield("ticket", "type", "vip", "single_line_text_field")]
+    )
     product = make_product(variants=[variant])
     await load_products(db, product)
     plain = {**variant}
     plain.pop("metafields")
-    later = {**product, "variants": [plain], "updated_at": (BASE_TIME + timedelta(hours=1)).isoformat()}
+    later = {
+        **product,
+        "variants": [plain],
+        "updated_at": (BASE_TIME + timedelta(hours=1)).isoformat(),
+    }
     await load_products(db, later)
     assert (await ticket_rows(db, product["id"]))[0].ticket_type == "vip"

@@ -122,8 +122,12 @@ def graphql_node(rest: dict[str, Any]) -> dict[str, Any]:
         "descriptionHtml": rest["body_html"],
         "createdAt": rest["created_at"],
         "updatedAt": rest["updated_at"],
-        "images": {"nodes": [{"url": i["src"], "altText": i["alt"], "width": i["width"],
-                               "height": i["height"]} for i in rest["images"]]},
+        "images": {
+            "nodes": [
+                {"url": i["src"], "altText": i["alt"], "width": i["width"], "height": i["height"]}
+                for i in rest["images"]
+            ]
+        },
         "metafields": {"nodes": rest["metafields"]},
         "variants": {
             "edges": [
@@ -140,11 +144,15 @@ def graphql_node(rest: dict[str, Any]) -> dict[str, Any]:
                         "selectedOptions": [{"name": "Ticket", "value": v["option1"]}],
                         "inventoryItem": {
                             "id": f"gid://shopify/InventoryItem/{v['inventory_item_id']}",
-                            "inventoryLevels": {"nodes": [{
-                                "location": {"id": "gid://shopify/Location/7"},
-                                "quantities": [{"name": "available", "quantity": 4}],
-                                "updatedAt": v["updated_at"],
-                            }]},
+                            "inventoryLevels": {
+                                "nodes": [
+                                    {
+                                        "location": {"id": "gid://shopify/Location/7"},
+                                        "quantities": [{"name": "available", "quantity": 4}],
+                                        "updatedAt": v["updated_at"],
+                                    }
+                                ]
+                            },
                         },
                     }
                 }
@@ -155,7 +163,9 @@ def graphql_node(rest: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_graphql_node_and_rest_payload_give_the_same_records() -> None:
-    rest = make_product(variants=[make_variant(compare_at_price="30.00"), make_variant(title="VIP")])
+    rest = make_product(
+        variants=[make_variant(compare_at_price="30.00"), make_variant(title="VIP")]
+    )
     from_rest = normalize_product(rest, currency="USD")
     from_graphql = normalize_product(graphql_node(rest), currency="USD")
     assert from_graphql.event.fields == from_rest.event.fields

@@ -83,7 +83,7 @@ def _price_key(sentinel: str) -> ColumnElement[Any]:
 
 
 def _relevance(search: str) -> ColumnElement[Any]:
-    """Full-text rank plus trigram closeness to the whole text and, weighing titles up, the title."""
+    """Full-text rank plus trigram closeness to the whole text and, weighed up, to the title."""
     query = func.to_tsquery("simple", func.shababco_unaccent(tsquery(search) or ""))
     words = query_text(search)
     title = func.shababco_unaccent(func.lower(Event.title))

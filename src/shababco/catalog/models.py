@@ -9,7 +9,6 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -60,13 +59,6 @@ class Event(Base):
     # Summaries over visible tickets, kept by the writers so list sorting by price is indexed.
     min_price: Mapped[Decimal | None] = mapped_column(Money)
     available: Mapped[int] = mapped_column(Integer, server_default="0")
-    search_document: Mapped[str] = mapped_column(Text, server_default="")
-    search_vector: Mapped[Any] = mapped_column(
-        TSVECTOR,
-        Computed(
-            "to_tsvector('simple'::regconfig, shababco_unaccent(search_document))", persisted=True
-        ),
-    )
     shopify_created_at: Mapped[datetime | None] = mapped_column(Timestamp)
     shopify_updated_at: Mapped[datetime] = mapped_column(Timestamp)
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -111,18 +103,47 @@ class Event(Base):
             "shopify_product_id",
             postgresql_where=LISTED,
         ),
+    )
+
+
+class EventSearch(Base):
+    """The searchable text of each event, apart from the wide events rows so that a search
+    touching thousands of events reads a narrow, dense table (catalog.search normalizes both)."""
+
+    __tablename__ = "event_search"
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("events.shopify_product_id", ondelete="CASCADE"), primary_key=True
+    )
+    listed: Mapped[bool] = mapped_column(Boolean)
+    # Title, subtitle, category, tags and venue: matches here rank first.
+    title_vector: Mapped[Any] = mapped_column(TSVECTOR)
+    # The same plus the description text.
+    document_vector: Mapped[Any] = mapped_column(TSVECTOR)
+
+    __table_args__ = (
         Index(
-            "ix_events_search_vector",
-            "search_vector",
+            "ix_event_search_document_vector",
+            "document_vector",
             postgresql_using="gin",
-            postgresql_where=LISTED,
+            postgresql_where=text("listed"),
         ),
+    )
+
+
+class SearchTerm(Base):
+    """Every word of the events' short fields: the vocabulary typos are corrected against."""
+
+    __tablename__ = "search_terms"
+
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+
+    __table_args__ = (
         Index(
-            "ix_events_search_trgm",
-            "search_document",
-            postgresql_using="gin",
-            postgresql_ops={"search_document": "gin_trgm_ops"},
-            postgresql_where=LISTED,
+            "ix_search_terms_trgm",
+            "term",
+            postgresql_using="gist",
+            postgresql_ops={"term": "gist_trgm_ops"},
         ),
     )
 

@@ -8,26 +8,31 @@ from typing import Any
 
 from sqlalchemy import (
     Float,
+    FromClause,
     Numeric,
     Row,
     Select,
+    SQLColumnExpression,
     Text,
     and_,
+    case,
     cast,
+    exists,
     func,
     literal,
     literal_column,
     or_,
     select,
+    true,
     tuple_,
 )
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from shababco.catalog.models import Event, Ticket
+from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
-from shababco.catalog.search import query_text, tsquery
+from shababco.catalog.search import query_words
 
 SUMMARY_COLUMNS = (
     Event.shopify_product_id,
@@ -82,19 +87,46 @@ def _price_key(sentinel: str) -> ColumnElement[Any]:
     return func.coalesce(Event.min_price, literal_column(f"'{sentinel}'::numeric", Numeric()))
 
 
-def _relevance(search: str) -> ColumnElement[Any]:
-    """Full-text rank plus trigram closeness to the whole text and, weighed up, to the title."""
-    query = func.to_tsquery("simple", func.shababco_unaccent(tsquery(search) or ""))
-    words = query_text(search)
-    title = func.shababco_unaccent(func.lower(Event.title))
-    return (
-        cast(func.ts_rank(Event.search_vector, query), Float)
-        + cast(func.word_similarity(words, Event.search_document), Float)
-        + cast(func.word_similarity(words, title), Float)
+CORRECTIONS_PER_WORD = 3
+
+
+def _corrections(word: str) -> ColumnElement[str]:
+    """` | a | b` for the known terms nearest an unknown word (typo tolerance), else ``."""
+    nearest = (
+        select(SearchTerm.term)
+        .where(SearchTerm.term.op("%")(word))
+        .order_by(SearchTerm.term.op("<->")(word))
+        .limit(CORRECTIONS_PER_WORD)
+        .subquery()
     )
+    alternatives = select(func.string_agg(nearest.c.term, " | ")).scalar_subquery()
+    known = exists().where(SearchTerm.term == word)
+    return case((known, ""), else_=func.coalesce(" | " + alternatives, ""))
 
 
-def sort_key(sort: Sort, search: str | None) -> tuple[ColumnElement[Any], Any]:
+def search_query(search: str) -> FromClause | None:
+    """A one-row CTE `q(query)`: every word as a prefix, in any of its forms or corrections."""
+    words = query_words(search)
+    if not words:
+        return None
+    parts: list[Any] = []
+    for forms in words:
+        exact = " | ".join(f"{form}:*" if len(form) > 1 else form for form in forms)
+        parts += [" & " if parts else "", f"({exact}", _corrections(forms[0]), ")"]
+    text_query = func.concat(*parts)
+    tsquery = func.to_tsquery("simple", func.shababco_unaccent(text_query))
+    # Materialized: the corrections are looked up once, and the plan stays small.
+    return select(tsquery.label("query")).cte("q").prefix_with("MATERIALIZED")
+
+
+def _relevance(query: FromClause) -> ColumnElement[Any]:
+    """Title matches first (title, subtitle, category, tags, venue), then by title rank."""
+    in_title = EventSearch.title_vector.op("@@")(query.c.query)
+    title_rank = cast(func.ts_rank(EventSearch.title_vector, query.c.query), Float)
+    return case((in_title, 1.0), else_=0.0) + title_rank
+
+
+def sort_key(sort: Sort, query: FromClause | None) -> tuple[ColumnElement[Any], Any]:
     """The ordering expression of a sort (matching its index) and the type of its cursor value."""
     if sort is Sort.START_DATE:
         return _start_key("infinity"), TIMESTAMP(timezone=True)
@@ -106,11 +138,18 @@ def sort_key(sort: Sort, search: str | None) -> tuple[ColumnElement[Any], Any]:
         return _price_key("Infinity"), Numeric()
     if sort is Sort.PRICE_DESC:
         return _price_key("-Infinity"), Numeric()
-    return _relevance(search or ""), Float()
+    if query is None:
+        return literal(0.0, Float()), Float()
+    return _relevance(query), Float()
 
 
-def _filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
-    conditions = [listed()]
+def _search_cte(filters: EventFilters) -> FromClause | None:
+    return search_query(filters.search) if filters.search else None
+
+
+def _filtered(columns: list[Any], filters: EventFilters, query: FromClause | None) -> Select[Any]:
+    """SELECT columns FROM the listed events matching the filters and the search CTE if any."""
+    conditions: list[SQLColumnExpression[bool]] = [listed()]
     if filters.categories:
         conditions.append(Event.category.in_(filters.categories))
     start = _start_key("infinity")
@@ -118,13 +157,14 @@ def _filter_conditions(filters: EventFilters) -> list[ColumnElement[bool]]:
         conditions += [Event.start_date.is_not(None), start >= filters.starts_after]
     if filters.starts_before is not None:
         conditions.append(start < filters.starts_before)
-    if filters.search is not None:
-        terms = tsquery(filters.search)
-        if terms is not None:
-            query = func.to_tsquery("simple", func.shababco_unaccent(terms))
-            similar = literal(query_text(filters.search)).op("<%")(Event.search_document)
-            conditions.append(or_(Event.search_vector.op("@@")(query), similar))
-    return conditions
+    statement = select(*columns)
+    if query is None:
+        return statement.select_from(Event).where(*conditions)
+    joined = Event.__table__.join(
+        EventSearch, EventSearch.event_id == Event.shopify_product_id
+    ).join(query, true())
+    conditions += [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.query)]
+    return statement.select_from(joined).where(*conditions)
 
 
 @dataclass(frozen=True)
@@ -134,35 +174,35 @@ class EventPage:
     next_cursor: Cursor | None
 
 
-def _page_statement(params: EventListParams, conditions: list[ColumnElement[bool]]) -> Select[Any]:
-    key, key_type = sort_key(params.sort, params.filters.search)
-    position = tuple_(key, Event.shopify_product_id)
+def page_statement(params: EventListParams) -> Select[Any]:
+    """One page of listed events (limit + 1 rows, to know whether another page follows)."""
+    query = _search_cte(params.filters)
+    key, key_type = sort_key(params.sort, query)
+    columns = [*SUMMARY_COLUMNS, cast(key, Text).label("sort_value")]
+    statement = _filtered(columns, params.filters, query)
     if params.cursor is not None:
-        after = tuple_(
-            cast(literal(params.cursor.value, Text()), key_type), literal(params.cursor.last_id)
+        position = tuple_(key, Event.shopify_product_id)
+        value = cast(literal(params.cursor.value, Text()), key_type)
+        after = tuple_(value, literal(params.cursor.last_id))
+        statement = statement.where(
+            position < after if params.sort.descending else position > after
         )
-        conditions = [*conditions, position < after if params.sort.descending else position > after]
     ordering = (
         (key.desc(), Event.shopify_product_id.desc())
         if params.sort.descending
         else (key.asc(), Event.shopify_product_id.asc())
     )
-    return (
-        select(*SUMMARY_COLUMNS, cast(key, Text).label("sort_value"))
-        .where(*conditions)
-        .order_by(*ordering)
-        .offset(params.offset)
-        .limit(params.limit + 1)
-    )
+    return statement.order_by(*ordering).offset(params.offset).limit(params.limit + 1)
+
+
+def count_statement(filters: EventFilters) -> Select[Any]:
+    return _filtered([func.count()], filters, _search_cte(filters))
 
 
 async def list_events(conn: AsyncConnection, params: EventListParams) -> EventPage:
     """One page of listed events, the total matching, and the cursor of the next page."""
-    conditions = _filter_conditions(params.filters)
-    rows = (await conn.execute(_page_statement(params, conditions))).all()
-    total = (
-        await conn.execute(select(func.count()).select_from(Event).where(*conditions))
-    ).scalar()
+    rows = (await conn.execute(page_statement(params))).all()
+    total = (await conn.execute(count_statement(params.filters))).scalar()
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]
@@ -178,27 +218,35 @@ def _by_key(key: str) -> ColumnElement[bool]:
     return Event.handle == key
 
 
-async def get_event(conn: AsyncConnection, key: str) -> Row[Any] | None:
-    statement = (
+def event_statement(key: str) -> Select[Any]:
+    return (
         select(*DETAIL_COLUMNS)
         .where(_by_key(key), viewable())
         .order_by(Event.shopify_updated_at.desc())
         .limit(1)
     )
-    return (await conn.execute(statement)).first()
 
 
-async def visible_tickets(conn: AsyncConnection, event_id: int) -> Sequence[Row[Any]]:
-    statement = (
+async def get_event(conn: AsyncConnection, key: str) -> Row[Any] | None:
+    row: Row[Any] | None = (await conn.execute(event_statement(key))).first()
+    return row
+
+
+def visible_tickets_statement(event_id: int) -> Select[Any]:
+    return (
         select(*TICKET_COLUMNS)
         .where(Ticket.event_id == event_id, Ticket.is_visible)
         .order_by(Ticket.position, Ticket.shopify_variant_id)
     )
-    return (await conn.execute(statement)).all()
 
 
-async def tickets_of(conn: AsyncConnection, key: str) -> tuple[int, Sequence[Row[Any]]] | None:
-    """The visible tickets of a viewable event in one statement; None if there is no such event."""
+async def visible_tickets(conn: AsyncConnection, event_id: int) -> Sequence[Row[Any]]:
+    rows: Sequence[Row[Any]] = (await conn.execute(visible_tickets_statement(event_id))).all()
+    return rows
+
+
+def tickets_of_statement(key: str) -> Select[Any]:
+    """A viewable event's id joined to its visible tickets (one row with NULLs if it has none)."""
     event = (
         select(Event.shopify_product_id)
         .where(_by_key(key), viewable())
@@ -206,7 +254,7 @@ async def tickets_of(conn: AsyncConnection, key: str) -> tuple[int, Sequence[Row
         .limit(1)
         .cte("event")
     )
-    statement = (
+    return (
         select(event.c.shopify_product_id.label("found_event_id"), *TICKET_COLUMNS)
         .select_from(event)
         .outerjoin(
@@ -215,17 +263,24 @@ async def tickets_of(conn: AsyncConnection, key: str) -> tuple[int, Sequence[Row
         )
         .order_by(Ticket.position, Ticket.shopify_variant_id)
     )
-    rows = (await conn.execute(statement)).all()
+
+
+async def tickets_of(conn: AsyncConnection, key: str) -> tuple[int, Sequence[Row[Any]]] | None:
+    """The visible tickets of a viewable event in one statement; None if there is no such event."""
+    rows = (await conn.execute(tickets_of_statement(key))).all()
     if not rows:
         return None
     return rows[0].found_event_id, [row for row in rows if row.shopify_variant_id is not None]
 
 
-async def category_counts(conn: AsyncConnection) -> Sequence[Row[str | None, int]]:
-    statement = (
+def category_counts_statement() -> Select[str | None, int]:
+    return (
         select(Event.category, func.count().label("count"))
         .where(listed(), Event.category.is_not(None))
         .group_by(Event.category)
         .order_by(func.count().desc(), Event.category)
     )
-    return (await conn.execute(statement)).all()
+
+
+async def category_counts(conn: AsyncConnection) -> Sequence[Row[str | None, int]]:
+    return (await conn.execute(category_counts_statement())).all()

@@ -50,18 +50,9 @@ def search_document(parts: Iterable[str | None]) -> str:
     return " ".join(words)
 
 
-def query_text(query: str) -> str:
-    """The user's query normalized like the document, for trigram similarity."""
-    return " ".join(tokens(query)[:MAX_QUERY_TERMS])
+def query_words(query: str) -> list[list[str]]:
+    """Each word of the query (at most MAX_QUERY_TERMS), with its forms: itself and its stems.
 
-
-def tsquery(query: str) -> str | None:
-    """A `to_tsquery('simple', …)` expression: every word, as a prefix, in any of its forms.
-
-    Tokens are runs of letters and digits only, so nothing in the query can inject tsquery syntax.
+    Words are runs of letters and digits only, so nothing in a query can inject tsquery syntax.
     """
-    terms = []
-    for token in tokens(query)[:MAX_QUERY_TERMS]:
-        forms = " | ".join(f"{variant}:*" for variant in _variants(token))
-        terms.append(f"({forms})")
-    return " & ".join(terms) or None
+    return [_variants(token) for token in tokens(query)[:MAX_QUERY_TERMS]]

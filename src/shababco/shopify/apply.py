@@ -181,7 +181,13 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
     """Recompute the search vectors of events from their merged, stored fields."""
     rows = (
         await conn.execute(
-            select(Event.shopify_product_id, Event.status, Event.deleted_at, *SEARCH_SOURCES).where(
+            select(
+                Event.shopify_product_id,
+                Event.status,
+                Event.deleted_at,
+                Event.start_date,
+                *SEARCH_SOURCES,
+            ).where(
                 in_ids(Event.shopify_product_id, event_ids)
             )
         )
@@ -197,13 +203,15 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
             {
                 "event_id": row.shopify_product_id,
                 "listed": row.status == "active" and row.deleted_at is None,
+                "category": row.category,
+                "start_date": row.start_date,
                 "title_vector": _vector(title),
                 "document_vector": _vector(document),
             }
         )
     for chunk in _chunks(values):
         statement = insert(EventSearch).values(chunk)
-        vectors = ("listed", "title_vector", "document_vector")
+        vectors = ("listed", "category", "start_date", "title_vector", "document_vector")
         await conn.execute(
             statement.on_conflict_do_update(
                 index_elements=[EventSearch.event_id],

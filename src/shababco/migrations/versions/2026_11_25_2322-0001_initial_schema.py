@@ -26,6 +26,42 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
 AS $$ SELECT public.unaccent('public.unaccent'::regdictionary, $1) $$
 """
 
+# Exact listed-event counts per category, adjusted once per statement from its transition
+# tables; rows are touched in category order so concurrent writers cannot deadlock.
+COUNT_LISTED_FUNCTION = """
+CREATE OR REPLACE FUNCTION shababco_count_listed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO listing_counts AS counts (category, listed)
+        SELECT coalesce(category, ''), count(*) FROM new_rows
+        WHERE status = 'active' AND deleted_at IS NULL GROUP BY 1 ORDER BY 1
+        ON CONFLICT (category) DO UPDATE SET listed = counts.listed + excluded.listed;
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO listing_counts AS counts (category, listed)
+        SELECT coalesce(category, ''), -count(*) FROM old_rows
+        WHERE status = 'active' AND deleted_at IS NULL GROUP BY 1 ORDER BY 1
+        ON CONFLICT (category) DO UPDATE SET listed = counts.listed + excluded.listed;
+    ELSE
+        INSERT INTO listing_counts AS counts (category, listed)
+        SELECT category, sum(delta) FROM (
+            SELECT coalesce(category, '') AS category, 1 AS delta FROM new_rows
+            WHERE status = 'active' AND deleted_at IS NULL
+            UNION ALL
+            SELECT coalesce(category, ''), -1 FROM old_rows
+            WHERE status = 'active' AND deleted_at IS NULL
+        ) AS changes GROUP BY 1 HAVING sum(delta) <> 0 ORDER BY 1
+        ON CONFLICT (category) DO UPDATE SET listed = counts.listed + excluded.listed;
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+COUNT_LISTED_TRIGGERS = {
+    "INSERT": "NEW TABLE AS new_rows",
+    "UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+    "DELETE": "OLD TABLE AS old_rows",
+}
+
 LISTED = sa.text("status = 'active' AND deleted_at IS NULL")
 # Keyset pagination of the public list: one partial index per sort order, id as tie-breaker.
 LISTED_SORT_INDEXES = {
@@ -104,6 +140,8 @@ def upgrade() -> None:
         "event_search",
         sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("listed", sa.Boolean(), nullable=False),
+        sa.Column("category", sa.Text(), nullable=True),
+        sa.Column("start_date", postgresql.TIMESTAMP(timezone=True), nullable=True),
         sa.Column("title_vector", postgresql.TSVECTOR(), nullable=False),
         sa.Column("document_vector", postgresql.TSVECTOR(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -121,6 +159,19 @@ def upgrade() -> None:
         postgresql_using="gin",
         postgresql_where=sa.text("listed"),
     )
+    op.create_table(
+        "listing_counts",
+        sa.Column("category", sa.Text(), nullable=False),
+        sa.Column("listed", sa.BigInteger(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("category", name=op.f("pk_listing_counts")),
+    )
+    op.execute(COUNT_LISTED_FUNCTION)
+    for event, transition_tables in COUNT_LISTED_TRIGGERS.items():
+        op.execute(
+            f"CREATE TRIGGER events_count_listed_{event.lower()} AFTER {event} ON events "
+            f"REFERENCING {transition_tables} FOR EACH STATEMENT "
+            "EXECUTE FUNCTION shababco_count_listed()"
+        )
     op.create_table(
         "search_terms",
         sa.Column("term", sa.Text(), nullable=False),
@@ -260,6 +311,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     for table in (
         "search_terms",
+        "listing_counts",
         "event_search",
         "tickets",
         "webhook_inbox",
@@ -272,3 +324,4 @@ def downgrade() -> None:
     ):
         op.drop_table(table)
     op.execute("DROP FUNCTION IF EXISTS shababco_unaccent(text)")
+    op.execute("DROP FUNCTION IF EXISTS shababco_count_listed()")

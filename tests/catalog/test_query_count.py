@@ -1,0 +1,55 @@
+"""Every read runs at most two SQL statements, however many events and tickets (no N+1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.conftest import LiveServer, load_products
+from tests.factories import make_product, make_variant
+
+
+@pytest.fixture
+def statements(live_api: LiveServer) -> Iterator[list[str]]:
+    """The SQL statements the live app runs, in order."""
+    engine = live_api.app.state.database.read.sync_engine
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/events",
+        "/events?limit=100&sort=price",
+        "/events?search=night&category=Concerts",
+        "/events/{id}",
+        "/events/{handle}",
+        "/events/{id}/tickets",
+        "/categories",
+    ],
+)
+async def test_reads_run_at_most_two_statements(
+    api: httpx.AsyncClient, db: AsyncEngine, statements: list[str], path: str
+) -> None:
+    products = [
+        make_product(title=f"Night {n}", variants=[make_variant() for _ in range(6)])
+        for n in range(30)
+    ]
+    await load_products(db, *products)
+    statements.clear()
+    url = path.format(id=products[0]["id"], handle=products[0]["handle"])
+    response = await api.get(url)
+    assert response.status_code == 200
+    assert 1 <= len(statements) <= 2, statements

@@ -182,6 +182,7 @@ def scenarios(count: int, titles: list[str]) -> dict[str, Callable[[random.Rando
         "list": lambda rng: (
             f"/events?page={rng.randrange(1, 50)}&sort={rng.choice(sorts)}"
             + (f"&category={rng.choice(CATEGORIES)}" if rng.random() < 0.5 else "")
+            + (f"&starts_after=2026-{rng.randrange(1, 13):02d}-01" if rng.random() < 0.25 else "")
         ),
         "detail": lambda rng: (
             f"/events/{some_id(rng)}"

@@ -13,10 +13,12 @@ from rich.console import Console
 from shababco.config import ConfigError, get_settings
 from shababco.db import open_database
 from shababco.migrate import upgrade
+from shababco.simulator.cli import simulator_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Shababco events API.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 app.add_typer(db_app, name="db")
+app.command("simulator")(simulator_command)
 console = Console(stderr=True)
 
 

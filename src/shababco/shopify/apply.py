@@ -6,21 +6,19 @@ returns the ids of the events it changed, for cache invalidation.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    BigInteger,
-    SQLColumnExpression,
     and_,
-    any_,
     delete,
     func,
     literal,
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -28,9 +26,7 @@ from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
 from shababco.catalog.search import search_document
 from shababco.shopify.models import InventoryLevel
 from shababco.shopify.normalize import InventoryLevelRecord, ProductRecords, Record
-
-# asyncpg binds at most 32,767 parameters per statement; multi-row inserts are cut below that.
-MAX_PARAMETERS = 30_000
+from shababco.shopify.sql import chunks, in_ids
 
 SEARCH_SOURCES = (
     Event.title,
@@ -40,17 +36,6 @@ SEARCH_SOURCES = (
     Event.venue,
     Event.description_text,
 )
-
-
-def in_ids(column: SQLColumnExpression[int], ids: Iterable[int]) -> ColumnElement[bool]:
-    """`column = ANY($1)` with one array parameter, however many ids."""
-    return column == any_(literal(list(ids), ARRAY(BigInteger)))
-
-
-def _chunks(rows: list[dict[str, Any]]) -> Iterator[list[dict[str, Any]]]:
-    size = max(1, MAX_PARAMETERS // max(1, len(rows[0])))
-    for start in range(0, len(rows), size):
-        yield rows[start : start + size]
 
 
 def _newest_per_product(products: Iterable[ProductRecords]) -> list[ProductRecords]:
@@ -86,13 +71,66 @@ async def upsert_products(conn: AsyncConnection, products: Iterable[ProductRecor
     await upsert_inventory_levels(conn, levels)
     await refresh_search(conn, applied)
     await refresh_ticket_stock(conn, event_ids=applied)
+    # Orders may have arrived before their tickets: count them now.
+    from shababco.shopify.ledger import refresh_sold
+
+    await refresh_sold(conn, event_ids=applied)
     await refresh_event_summaries(conn, applied)
     return applied
 
 
+async def delete_products(
+    conn: AsyncConnection, product_ids: Sequence[int], deleted_at: datetime, *, currency: str
+) -> set[int]:
+    """Tombstone products: hidden at once, and no late update can bring them back."""
+    if not product_ids:
+        return set()
+    rows = [
+        {
+            "shopify_product_id": product_id,
+            "handle": "",
+            "title": "",
+            "status": "archived",
+            "currency": currency,
+            "shopify_updated_at": deleted_at,
+            "deleted_at": deleted_at,
+        }
+        for product_id in dict.fromkeys(product_ids)
+    ]
+    statement = insert(Event).values(rows)
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[Event.shopify_product_id],
+            set_={"deleted_at": func.coalesce(Event.deleted_at, statement.excluded.deleted_at)},
+        )
+    )
+    ids = set(product_ids)
+    await refresh_search(conn, ids)
+    return ids
+
+
+async def apply_inventory_levels(
+    conn: AsyncConnection, levels: Sequence[InventoryLevelRecord]
+) -> set[int]:
+    """Record per-location levels and recompute the stock of their tickets; returns events."""
+    await upsert_inventory_levels(conn, levels)
+    items = {level.inventory_item_id for level in levels}
+    events = set(
+        (
+            await conn.execute(
+                select(Ticket.event_id).where(in_ids(Ticket.inventory_item_id, items)).distinct()
+            )
+        ).scalars()
+    )
+    if events:
+        await refresh_ticket_stock(conn, event_ids=events)
+        await refresh_event_summaries(conn, events)
+    return events
+
+
 async def _upsert_events(conn: AsyncConnection, records: Sequence[Record]) -> set[int]:
     applied: set[int] = set()
-    for rows in _chunks([{**r.defaults, **r.fields} for r in records]):
+    for rows in chunks([{**r.defaults, **r.fields} for r in records]):
         insertion = insert(Event).values(rows)
         excluded = insertion.excluded
         updates = _updates(records[0], excluded, key="shopify_product_id")
@@ -125,7 +163,7 @@ async def _replace_tickets(conn: AsyncConnection, products: Sequence[ProductReco
             ticket.fields["event_id"] = product.product_id
             records.append(ticket)
     for group in _group_by_shape(records).values():
-        for rows in _chunks([{**r.defaults, **r.fields} for r in group]):
+        for rows in chunks([{**r.defaults, **r.fields} for r in group]):
             statement = insert(Ticket).values(rows)
             await conn.execute(
                 statement.on_conflict_do_update(
@@ -162,7 +200,7 @@ async def upsert_inventory_levels(
         }
         for level in newest.values()
     ]
-    for chunk in _chunks(rows):
+    for chunk in chunks(rows):
         statement = insert(InventoryLevel).values(chunk)
         excluded = statement.excluded
         await conn.execute(
@@ -187,9 +225,7 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
                 Event.deleted_at,
                 Event.start_date,
                 *SEARCH_SOURCES,
-            ).where(
-                in_ids(Event.shopify_product_id, event_ids)
-            )
+            ).where(in_ids(Event.shopify_product_id, event_ids))
         )
     ).all()
     if not rows:
@@ -209,7 +245,7 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
                 "document_vector": _vector(document),
             }
         )
-    for chunk in _chunks(values):
+    for chunk in chunks(values):
         statement = insert(EventSearch).values(chunk)
         vectors = ("listed", "category", "start_date", "title_vector", "document_vector")
         await conn.execute(
@@ -218,7 +254,7 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
                 set_={name: statement.excluded[name] for name in vectors},
             )
         )
-    for chunk in _chunks([{"term": term} for term in sorted(terms)]):
+    for chunk in chunks([{"term": term} for term in sorted(terms)]):
         await conn.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())
 
 

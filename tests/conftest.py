@@ -16,6 +16,7 @@ import pytest
 import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shababco.app import create_app
@@ -36,6 +37,9 @@ from tests.services import (
 )
 
 PAYLOADS = ROOT / "examples" / "shopify-payloads"
+TEST_SHOP = "shababco-test.myshopify.com"
+WEBHOOK_SECRET = "hush"  # SPEC §6's test vector secret
+PREVIOUS_WEBHOOK_SECRET = "old-hush"
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -83,7 +87,14 @@ async def database_url(postgres_admin_url: str) -> AsyncIterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(_env_file=None, database_url=database_url, shop_currency="USD")
+    return Settings(
+        _env_file=None,
+        database_url=database_url,
+        shop_currency="USD",
+        shopify_shop=TEST_SHOP,
+        shopify_webhook_secret=WEBHOOK_SECRET,
+        shopify_webhook_secret_previous=PREVIOUS_WEBHOOK_SECRET,
+    )
 
 
 @pytest.fixture(scope="session")
@@ -97,8 +108,15 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 async def db(engine: AsyncEngine) -> AsyncEngine:
     """The session's engine on empty tables: each test starts from nothing."""
     tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
-    async with engine.begin() as conn:
-        await conn.execute(text(f"TRUNCATE {tables}"))
+    for attempt in range(5):
+        try:
+            async with engine.begin() as conn:
+                await conn.execute(text(f"TRUNCATE {tables}"))
+            break
+        except DBAPIError:  # a live server's inbox worker may hold locks a moment
+            if attempt == 4:
+                raise
+            await asyncio.sleep(0.1)
     return engine
 
 

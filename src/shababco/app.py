@@ -13,11 +13,14 @@ from sqlalchemy import text
 
 from shababco import __version__
 from shababco.catalog.routes import router as catalog_router
+from shababco.changes import ChangeFeed
 from shababco.config import Settings, get_settings
 from shababco.db import Database, open_database
 from shababco.errors import install_error_handlers
 from shababco.http import dumps
 from shababco.migrate import upgrade
+from shababco.shopify.inbox import InboxWorker
+from shababco.shopify.webhooks import router as webhooks_router
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 2.0
@@ -37,11 +40,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.database = await start_database(settings)
+        app.state.database = database = await start_database(settings)
+        app.state.changes = changes = ChangeFeed()
+        app.state.inbox = InboxWorker(database.write, changes, currency=settings.shop_currency)
+        stop = asyncio.Event()
+        workers = [asyncio.create_task(app.state.inbox.run(stop), name="webhook-inbox")]
         try:
             yield
         finally:
-            await app.state.database.dispose()
+            stop.set()
+            await asyncio.gather(*workers, return_exceptions=True)
+            await database.dispose()
 
     app = FastAPI(
         title="Shababco events API",
@@ -50,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     app.include_router(catalog_router)
+    app.include_router(webhooks_router)
     _add_probes(app)
     return app
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +33,8 @@ class Settings(BaseSettings):
     shopify_webhook_secret: SecretStr | None = None
     shopify_webhook_secret_previous: SecretStr | None = None
     shop_currency: str = Field("USD", pattern=r"^[A-Z]{3}$")
+    # The `X-Shopify-Shop-Domain` webhooks must carry when SHOPIFY_SHOP is a URL, not a domain.
+    shopify_shop_domain: str | None = None
 
     public_base_url: str | None = None
     cache_ttl_list: int = Field(300, ge=0)
@@ -40,7 +43,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".data"), validation_alias="SHABABCO_DATA_DIR")
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$")
 
-    @field_validator("database_url", "database_read_url", "redis_url", "shopify_shop")
+    @field_validator(
+        "database_url", "database_read_url", "redis_url", "shopify_shop", "shopify_shop_domain"
+    )
     @classmethod
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value.strip() or None if value is not None else None
@@ -48,6 +53,22 @@ class Settings(BaseSettings):
     @property
     def embedded_database(self) -> bool:
         return self.database_url is None
+
+    @property
+    def expected_shop_domain(self) -> str | None:
+        """The shop domain webhooks must come from, when one is configured."""
+        if self.shopify_shop_domain:
+            return self.shopify_shop_domain.lower()
+        shop = (self.shopify_shop or "").lower()
+        if "://" in shop:
+            host = urlsplit(shop).hostname or ""
+            return host if host.endswith(".myshopify.com") else None
+        return shop.rstrip("/") or None
+
+    def webhook_secrets(self) -> list[bytes]:
+        """The current and, during a rotation, the previous webhook secret."""
+        secrets = (self.shopify_webhook_secret, self.shopify_webhook_secret_previous)
+        return [s.get_secret_value().encode() for s in secrets if s and s.get_secret_value()]
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first of `names` that is not set."""

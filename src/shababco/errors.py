@@ -9,6 +9,7 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -25,6 +26,17 @@ STATUS_CODES = {
     429: "too_many_requests",
     503: "service_unavailable",
 }
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+
+
+class ErrorOut(BaseModel):
+    """The body of every error response."""
+
+    error: ErrorBody
 
 
 class ApiError(Exception):
@@ -78,8 +90,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         return error_response(422, "invalid_parameter", _validation_message(exc.errors()))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
+    async def _outage_or_bug(request: Request, exc: Exception) -> Response:
         if is_database_outage(exc):
             log.warning("database unavailable: %s", type(exc).__name__)
             return error_response(
@@ -90,3 +101,9 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "internal server error")
+
+    # Database errors get handlers of their own: the catch-all below is Starlette's last resort,
+    # which re-raises after answering and makes the server drop the connection.
+    for outage in (DBAPIError, OSError):
+        app.add_exception_handler(outage, _outage_or_bug)
+    app.add_exception_handler(Exception, _outage_or_bug)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import (
     BigInteger,
     Boolean,
+    Computed,
     ForeignKey,
     Index,
     Integer,
@@ -34,6 +35,25 @@ Money = Numeric(14, 2)
 LISTED = text("status = 'active' AND deleted_at IS NULL")
 
 
+# Keyset pagination of the public list: a partial index per sort order, the id as tie-breaker,
+# carrying the filter columns so filtered and deep pages stay index-only.
+LISTED_SORT_INDEXES = {
+    "ix_events_listed_start": ("start_key", "shopify_product_id"),
+    "ix_events_listed_start_desc": (
+        "coalesce(start_date, '-infinity'::timestamptz)",
+        "shopify_product_id",
+    ),
+    "ix_events_listed_title": ("lower(title)", "shopify_product_id"),
+    "ix_events_listed_price": ("coalesce(min_price, 'Infinity'::numeric)", "shopify_product_id"),
+    "ix_events_listed_price_desc": (
+        "coalesce(min_price, '-Infinity'::numeric)",
+        "shopify_product_id",
+    ),
+    "ix_events_listed_category_start": ("category", "start_key", "shopify_product_id"),
+}
+LISTED_FILTER_COLUMNS = ("start_key", "category")
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -52,6 +72,11 @@ class Event(Base):
     description_text: Mapped[str | None] = mapped_column(Text)
     start_date: Mapped[datetime | None] = mapped_column(Timestamp)
     end_date: Mapped[datetime | None] = mapped_column(Timestamp)
+    # The start as a sort and filter key: undated events sort last and never match a date range.
+    start_key: Mapped[datetime] = mapped_column(
+        Timestamp,
+        Computed("coalesce(start_date, 'infinity'::timestamptz)", persisted=True),
+    )
     venue: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     images: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, server_default="[]")
     metafields: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
@@ -66,42 +91,14 @@ class Event(Base):
 
     __table_args__ = (
         Index("ix_events_handle", "handle"),
-        Index(
-            "ix_events_listed_start",
-            text("coalesce(start_date, 'infinity'::timestamptz)"),
-            "shopify_product_id",
-            postgresql_where=LISTED,
-        ),
-        Index(
-            "ix_events_listed_start_desc",
-            text("coalesce(start_date, '-infinity'::timestamptz)"),
-            "shopify_product_id",
-            postgresql_where=LISTED,
-        ),
-        Index(
-            "ix_events_listed_title",
-            text("lower(title)"),
-            "shopify_product_id",
-            postgresql_where=LISTED,
-        ),
-        Index(
-            "ix_events_listed_price",
-            text("coalesce(min_price, 'Infinity'::numeric)"),
-            "shopify_product_id",
-            postgresql_where=LISTED,
-        ),
-        Index(
-            "ix_events_listed_price_desc",
-            text("coalesce(min_price, '-Infinity'::numeric)"),
-            "shopify_product_id",
-            postgresql_where=LISTED,
-        ),
-        Index(
-            "ix_events_listed_category_start",
-            "category",
-            text("coalesce(start_date, 'infinity'::timestamptz)"),
-            "shopify_product_id",
-            postgresql_where=LISTED,
+        *(
+            Index(
+                name,
+                *(text(column) for column in columns),
+                postgresql_where=LISTED,
+                postgresql_include=[c for c in LISTED_FILTER_COLUMNS if c not in columns],
+            )
+            for name, columns in LISTED_SORT_INDEXES.items()
         ),
     )
 

@@ -130,7 +130,8 @@ def sort_key(sort: Sort, query: FromClause | None) -> tuple[ColumnElement[Any], 
     """The ordering expression of a sort (matching its index) and the type of its cursor value."""
     start_column = Event.start_date if query is None else EventSearch.start_date
     if sort is Sort.START_DATE:
-        return _start_key("infinity", start_column), TIMESTAMP(timezone=True)
+        key = Event.start_key.expression if query is None else _start_key("infinity", start_column)
+        return key, TIMESTAMP(timezone=True)
     if sort is Sort.START_DATE_DESC:
         return _start_key("-infinity", start_column), TIMESTAMP(timezone=True)
     if sort is Sort.TITLE:
@@ -168,9 +169,10 @@ def _matching(
             source = source.join(Event, Event.shopify_product_id == EventSearch.event_id)
     if filters.categories:
         conditions.append(category.in_(filters.categories))
-    start = _start_key("infinity", start_date)
+    start = Event.start_key if query is None else _start_key("infinity", start_date)
     if filters.starts_after is not None:
-        conditions += [start_date.is_not(None), start >= filters.starts_after]
+        # "< infinity" rather than "start_date IS NOT NULL": the indexes carry only the key.
+        conditions += [start >= filters.starts_after, start < _start_key("infinity", None)]
     if filters.starts_before is not None:
         conditions.append(start < filters.starts_before)
     return select(*columns).select_from(source).where(*conditions)

@@ -12,7 +12,6 @@ from shababco.catalog import queries
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, InvalidCursor, Sort
 from shababco.catalog.schemas import (
     CategoriesOut,
-    ErrorOut,
     EventDetail,
     EventsPage,
     TicketsOut,
@@ -21,7 +20,7 @@ from shababco.catalog.schemas import (
     ticket_dict,
 )
 from shababco.deps import ReadConnection
-from shababco.errors import ApiError
+from shababco.errors import ApiError, ErrorOut
 from shababco.http import DETAIL_CACHE_CONTROL, LIST_CACHE_CONTROL, dumps, json_response
 
 router = APIRouter(tags=["catalog"])

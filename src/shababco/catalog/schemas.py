@@ -87,15 +87,6 @@ class CategoriesOut(BaseModel):
     items: list[CategoryCount]
 
 
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-
-
-class ErrorOut(BaseModel):
-    error: ErrorBody
-
-
 def summary_dict(row: Row[Any]) -> dict[str, Any]:
     images = row.images or []
     return {

@@ -61,10 +61,20 @@ class ProductRecords:
         return value
 
 
-def normalize_product(product: Mapping[str, Any], *, currency: str) -> ProductRecords:
-    """Records for one product; raises PayloadError when a required field is missing or bad."""
+def normalize_product(
+    product: Mapping[str, Any], *, currency: str, updated_at_fallback: datetime | None = None
+) -> ProductRecords:
+    """Records for one product; raises PayloadError when a required field is missing or bad.
+
+    Without `updated_at` in the payload, `updated_at_fallback` (a webhook's trigger time) orders it.
+    """
     if not isinstance(product, Mapping):
         raise PayloadError("a product must be a JSON object")
+    if (
+        updated_at_fallback is not None
+        and product.get("updated_at", product.get("updatedAt")) is None
+    ):
+        product = {**product, "updated_at": updated_at_fallback.isoformat()}
     event = _event_record(product, currency)
     carried, variants = first_present(product, "variants")
     tickets = None

@@ -63,12 +63,10 @@ COUNT_LISTED_TRIGGERS = {
 }
 
 LISTED = sa.text("status = 'active' AND deleted_at IS NULL")
-# Keyset pagination of the public list: one partial index per sort order, id as tie-breaker.
+# Keyset pagination of the public list: a partial index per sort order, the id as tie-breaker,
+# carrying the filter columns so filtered and deep pages stay index-only.
 LISTED_SORT_INDEXES = {
-    "ix_events_listed_start": (
-        "coalesce(start_date, 'infinity'::timestamptz)",
-        "shopify_product_id",
-    ),
+    "ix_events_listed_start": ("start_key", "shopify_product_id"),
     "ix_events_listed_start_desc": (
         "coalesce(start_date, '-infinity'::timestamptz)",
         "shopify_product_id",
@@ -79,12 +77,9 @@ LISTED_SORT_INDEXES = {
         "coalesce(min_price, '-Infinity'::numeric)",
         "shopify_product_id",
     ),
-    "ix_events_listed_category_start": (
-        "category",
-        "coalesce(start_date, 'infinity'::timestamptz)",
-        "shopify_product_id",
-    ),
+    "ix_events_listed_category_start": ("category", "start_key", "shopify_product_id"),
 }
+LISTED_FILTER_COLUMNS = ("start_key", "category")
 
 
 def upgrade() -> None:
@@ -104,6 +99,12 @@ def upgrade() -> None:
         sa.Column("description_text", sa.Text(), nullable=True),
         sa.Column("start_date", postgresql.TIMESTAMP(timezone=True), nullable=True),
         sa.Column("end_date", postgresql.TIMESTAMP(timezone=True), nullable=True),
+        sa.Column(
+            "start_key",
+            postgresql.TIMESTAMP(timezone=True),
+            sa.Computed("coalesce(start_date, 'infinity'::timestamptz)", persisted=True),
+            nullable=False,
+        ),
         sa.Column("venue", postgresql.JSONB(astext_type=sa.Text()), nullable=True),
         sa.Column(
             "images", postgresql.JSONB(astext_type=sa.Text()), server_default="[]", nullable=False
@@ -135,6 +136,7 @@ def upgrade() -> None:
             "events",
             [sa.literal_column(column) for column in columns],
             postgresql_where=LISTED,
+            postgresql_include=[c for c in LISTED_FILTER_COLUMNS if c not in columns],
         )
     op.create_table(
         "event_search",

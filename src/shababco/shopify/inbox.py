@@ -1,0 +1,141 @@
+"""The inbox worker: applies stored webhook deliveries in batches, then announces the changes.
+
+Any number of processes may run it: rows are claimed with `FOR UPDATE SKIP LOCKED`. A batch is
+one transaction; if it fails, its deliveries are retried one by one so a single bad one cannot
+hold the others back (it is kept, with its error, after MAX_ATTEMPTS).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shababco.changes import ChangeFeed, Changes
+from shababco.errors import is_database_outage
+from shababco.shopify.apply import apply_inventory_levels, delete_products, upsert_products
+from shababco.shopify.commerce import (
+    normalize_deletion,
+    normalize_inventory_level,
+    normalize_order,
+    normalize_refund,
+)
+from shababco.shopify.ledger import apply_orders, apply_refund_lines
+from shababco.shopify.models import WebhookDelivery
+from shababco.shopify.normalize import normalize_product
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 200
+MAX_ATTEMPTS = 5
+IDLE_POLL_SECONDS = 1.0
+
+
+async def apply_deliveries(
+    conn: AsyncConnection, deliveries: Sequence[Any], *, currency: str
+) -> set[int]:
+    """Apply stored deliveries (any topics, any order); returns the events they changed."""
+    products, deletions, levels, orders, refunds = [], [], [], [], []
+    for delivery in deliveries:
+        topic, payload, triggered_at = delivery.topic, delivery.payload, delivery.triggered_at
+        if topic in {"products/create", "products/update"}:
+            products.append(
+                normalize_product(payload, currency=currency, updated_at_fallback=triggered_at)
+            )
+        elif topic == "products/delete":
+            deletions.append((normalize_deletion(payload), triggered_at or delivery.received_at))
+        elif topic == "inventory_levels/update":
+            levels.append(normalize_inventory_level(payload, triggered_at=triggered_at))
+        elif topic in {"orders/create", "orders/cancelled"}:
+            orders.append(normalize_order(payload))
+        elif topic == "refunds/create":
+            refunds.extend(normalize_refund(payload))
+    changed = await upsert_products(conn, products)
+    for product_id, deleted_at in deletions:
+        changed |= await delete_products(conn, [product_id], deleted_at, currency=currency)
+    changed |= await apply_inventory_levels(conn, levels)
+    changed |= await apply_orders(conn, orders)
+    changed |= await apply_refund_lines(conn, refunds)
+    return changed
+
+
+class InboxWorker:
+    """Drains the webhook inbox whenever woken (a new delivery) and every second regardless."""
+
+    def __init__(self, engine: AsyncEngine, changes: ChangeFeed, *, currency: str) -> None:
+        self._engine, self._changes, self._currency = engine, changes, currency
+        self._wake = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                while await self.process_batch():
+                    pass
+            except Exception as exc:
+                level = logging.WARNING if is_database_outage(exc) else logging.ERROR
+                log.log(level, "inbox batch failed: %s", type(exc).__name__, exc_info=True)
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
+
+    async def process_batch(self) -> int:
+        """Apply one batch of pending deliveries; returns how many were claimed."""
+        async with self._engine.begin() as conn:
+            pending = (
+                await conn.execute(
+                    select(WebhookDelivery)
+                    .where(
+                        WebhookDelivery.processed_at.is_(None),
+                        WebhookDelivery.attempts < MAX_ATTEMPTS,
+                    )
+                    .order_by(WebhookDelivery.received_at)
+                    .limit(BATCH_SIZE)
+                    .with_for_update(skip_locked=True)
+                )
+            ).all()
+            if not pending:
+                return 0
+            changed = await self._apply(conn, pending)
+        await self._changes.publish(Changes.of(changed))
+        return len(pending)
+
+    async def _apply(self, conn: AsyncConnection, pending: Sequence[Any]) -> set[int]:
+        try:
+            async with conn.begin_nested():
+                changed = await apply_deliveries(conn, pending, currency=self._currency)
+                await _mark(conn, [row.webhook_id for row in pending])
+                return changed
+        except Exception as exc:
+            if is_database_outage(exc):
+                raise
+        changed = set()
+        for row in pending:
+            try:
+                async with conn.begin_nested():
+                    changed |= await apply_deliveries(conn, [row], currency=self._currency)
+                    await _mark(conn, [row.webhook_id])
+            except Exception as exc:
+                if is_database_outage(exc):
+                    raise
+                log.warning("webhook %s (%s) failed: %s", row.webhook_id, row.topic, exc)
+                await conn.execute(
+                    update(WebhookDelivery)
+                    .where(WebhookDelivery.webhook_id == row.webhook_id)
+                    .values(attempts=WebhookDelivery.attempts + 1, last_error=str(exc)[:500])
+                )
+        return changed
+
+
+async def _mark(conn: AsyncConnection, webhook_ids: list[str]) -> None:
+    await conn.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.webhook_id.in_(webhook_ids))
+        .values(processed_at=func.now(), attempts=WebhookDelivery.attempts + 1)
+    )

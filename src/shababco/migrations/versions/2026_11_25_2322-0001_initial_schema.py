@@ -79,7 +79,15 @@ LISTED_SORT_INDEXES = {
     ),
     "ix_events_listed_category_start": ("category", "start_key", "shopify_product_id"),
 }
-LISTED_FILTER_COLUMNS = ("start_key", "category")
+# Index-only scans need every column a key expression reads, besides the filter columns.
+LISTED_INCLUDES = {
+    "ix_events_listed_start": ("category",),
+    "ix_events_listed_start_desc": ("start_date", "start_key", "category"),
+    "ix_events_listed_title": ("title", "start_key", "category"),
+    "ix_events_listed_price": ("min_price", "start_key", "category"),
+    "ix_events_listed_price_desc": ("min_price", "start_key", "category"),
+    "ix_events_listed_category_start": (),
+}
 
 
 def upgrade() -> None:
@@ -136,7 +144,7 @@ def upgrade() -> None:
             "events",
             [sa.literal_column(column) for column in columns],
             postgresql_where=LISTED,
-            postgresql_include=[c for c in LISTED_FILTER_COLUMNS if c not in columns],
+            postgresql_include=list(LISTED_INCLUDES[name]),
         )
     op.create_table(
         "event_search",

@@ -205,7 +205,7 @@ async def flash_sale(port: int, url: str, orders: int, connections: int) -> dict
     }
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "DATABASE_URL": url,
@@ -213,7 +213,10 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
         "SHOPIFY_SHOP": SHOP,
         "SHABABCO_LOG_LEVEL": "warning",
     }
-    command = [str(Path(sys.executable).parent / "shababco"), "serve", "--port", str(port)]
+    command = [
+        str(Path(sys.executable).parent / "shababco"),
+        *("serve", "--port", str(port), "--workers", str(workers)),
+    ]
     server = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -234,7 +237,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     engine = create_async_engine(url)
     await upgrade(engine)
     await engine.dispose()
-    server = start_server(url, args.port)
+    server = start_server(url, args.port, args.workers)
     try:
         deadline = time.perf_counter() + args.seconds
         latencies, errors, seconds = await send_all(
@@ -283,14 +286,14 @@ def write(results: dict[str, Any], args: argparse.Namespace) -> None:
     table = "\n".join(f"| {a} | {b} | {c} |" for a, b, c in rows)
     command = (
         f".venv/bin/python -m bench.webhook_ingest --seconds {args.seconds:g} "
-        f"--connections {args.connections} --orders {args.orders}"
+        f"--connections {args.connections} --orders {args.orders} --workers {args.workers}"
     )
     (RESULTS / "webhooks.md").write_text(
         f"""# Webhook ingest
 
 Command: `{command}`
-Machine: {machine}; one `shababco serve` worker; the sender (raw keep-alive HTTP/1.1, signed
-deliveries) and PostgreSQL share the machine.
+Machine: {machine}; `shababco serve --workers {args.workers}`; the sender (raw keep-alive
+HTTP/1.1, signed deliveries) and PostgreSQL share the machine.
 
 | measure | result | target |
 |---|---|---|
@@ -307,6 +310,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--orders", type=int, default=5000)
     parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--workers", type=int, default=1, help="`shababco serve` workers")
     args = parser.parse_args()
     results = asyncio.run(run(args))
     write(results, args)

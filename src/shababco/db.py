@@ -58,6 +58,14 @@ class Database:
     read: AsyncEngine
     embedded: EmbeddedPostgres | None = field(default=None, repr=False)
 
+    @property
+    def write_autocommit(self) -> AsyncEngine:
+        """The primary, one statement per transaction (shares the write pool)."""
+        return self._write_autocommit
+
+    def __post_init__(self) -> None:
+        self._write_autocommit = self.write.execution_options(isolation_level="AUTOCOMMIT")
+
     async def dispose(self) -> None:
         if self.read.url != self.write.url:
             await self.read.dispose()

@@ -178,5 +178,6 @@ async def store(request: Request, delivery: Delivery, payload: Any) -> bool:
         .on_conflict_do_nothing(index_elements=[WebhookDelivery.webhook_id])
         .returning(WebhookDelivery.webhook_id)
     )
-    async with request.app.state.database.write.begin() as conn:
+    # One statement in autocommit: durable when it returns, without BEGIN/COMMIT round trips.
+    async with request.app.state.database.write_autocommit.connect() as conn:
         return (await conn.execute(statement)).first() is not None

@@ -185,22 +185,21 @@ class EventPage:
     next_cursor: Cursor | None
 
 
-def page_statement(params: EventListParams) -> Select[Any]:
+def page_statement(params: EventListParams, *, with_total: bool = False) -> Select[Any]:
     """One page of listed events (limit + 1 rows, to know whether another page follows).
 
     The page is picked from the narrow source first (index-only where the indexes allow, so a
-    deep offset skips index entries, not rows), then its few wide rows are joined.
+    deep offset skips index entries, not rows), then its few wide rows are joined. `with_total`
+    adds the number of matches to each row, for a search that ranks them all anyway.
     """
     query = _search_cte(params.filters)
     key, key_type = sort_key(params.sort, query)
     event_id = Event.shopify_product_id if query is None else EventSearch.event_id
     needs_events = query is not None and params.sort in {Sort.TITLE, Sort.PRICE, Sort.PRICE_DESC}
-    picked = _matching(
-        [event_id.label("picked_id"), key.label("sort_key")],
-        params.filters,
-        query,
-        with_events=needs_events,
-    )
+    columns = [event_id.label("picked_id"), key.label("sort_key")]
+    if with_total:
+        columns.append(func.count().over().label("total"))
+    picked = _matching(columns, params.filters, query, with_events=needs_events)
     if params.cursor is not None:
         value = cast(literal(params.cursor.value, Text()), key_type)
         position, after = tuple_(key, event_id), tuple_(value, literal(params.cursor.last_id))
@@ -212,8 +211,11 @@ def page_statement(params: EventListParams) -> Select[Any]:
         if params.sort.descending
         else (page.c.sort_key, page.c.picked_id)
     )
+    outer: list[Any] = [*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value")]
+    if with_total:
+        outer.append(page.c.total)
     return (
-        select(*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value"))
+        select(*outer)
         .select_from(page.join(Event, Event.shopify_product_id == page.c.picked_id))
         .order_by(*final_order)
     )
@@ -232,8 +234,13 @@ def count_statement(filters: EventFilters) -> Select[Any]:
 
 async def list_events(conn: AsyncConnection, params: EventListParams) -> EventPage:
     """One page of listed events, the total matching, and the cursor of the next page."""
-    rows = (await conn.execute(page_statement(params))).all()
-    total = (await conn.execute(count_statement(params.filters))).scalar()
+    # A first search page counts its matches while ranking them: one statement instead of two.
+    with_total = params.filters.search is not None and params.cursor is None
+    rows = (await conn.execute(page_statement(params, with_total=with_total))).all()
+    if with_total and rows:
+        total = rows[0].total
+    else:
+        total = (await conn.execute(count_statement(params.filters))).scalar()
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]

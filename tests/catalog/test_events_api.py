@@ -341,3 +341,22 @@ async def test_probes_and_openapi(api: httpx.AsyncClient) -> None:
         spec["paths"]
     )
     assert (await api.get("/docs")).status_code == 200
+
+
+async def test_search_pages_by_cursor_and_by_page_agree(
+    api: httpx.AsyncClient, catalog: Any
+) -> None:
+    everything = (await api.get("/events", params={"search": "concert"})).json()
+    assert everything["total"] == len(everything["items"]) == 3
+    seen: list[str] = []
+    params: dict[str, Any] = {"search": "concert", "limit": 1}
+    while True:
+        body = (await api.get("/events", params=params)).json()
+        assert body["total"] == 3
+        seen += ids(body)
+        if body["next_cursor"] is None:
+            break
+        params["cursor"] = body["next_cursor"]
+    assert seen == ids(everything)
+    beyond = (await api.get("/events", params={"search": "concert", "page": 9})).json()
+    assert (beyond["items"], beyond["total"]) == ([], 3)

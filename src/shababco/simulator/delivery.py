@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 from shababco.simulator.chaos import ChaosGate, ChaosSettings
+from shababco.simulator.http1 import Endpoint, Http1Client, encode_post
 from shababco.simulator.store import Store
 from shababco.simulator.topics import encode, render, resource_header, topic_enum
 
@@ -26,7 +27,6 @@ MAX_RETRIES = 8
 RETRY_DELAYS = [56.5 * 2**attempt for attempt in range(MAX_RETRIES)]
 CONNECT_TIMEOUT, TOTAL_TIMEOUT = 1.0, 5.0
 REORDER_IDLE_FLUSH = 0.1
-CONNECTIONS_PER_CLIENT = 1
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -43,6 +43,8 @@ class Delivery:
     headers: dict[str, str]
     webhook_id: str
     event_id: str
+    endpoint: Endpoint | None  # None: not plain http://, so httpx sends it
+    request: bytes  # for an endpoint, the whole HTTP/1.1 request, built once for every attempt
     attempts: int = 0
     duplicate: bool = False
 
@@ -70,33 +72,31 @@ class WebhookDispatcher:
         self.log: deque[dict[str, Any]] = deque(maxlen=50_000)
         self.outstanding = 0
         self._tasks: list[asyncio.Task[None]] = []
-        self._clients: list[httpx.AsyncClient] = []
+        self._clients: list[Http1Client] = []
+        self._https = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=settings.workers),
+            timeout=httpx.Timeout(TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT),
+        )
         store.listeners.append(self.on_event)
 
     async def start(self) -> None:
-        """Open the pooled HTTP clients and start the delivery workers."""
-        # httpx's pool slows down as it grows, so workers share small pools instead of one big one.
-        limits = httpx.Limits(
-            max_connections=CONNECTIONS_PER_CLIENT, max_keepalive_connections=CONNECTIONS_PER_CLIENT
-        )
-        timeout = httpx.Timeout(TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT)
-        count = max(1, self.settings.workers // CONNECTIONS_PER_CLIENT)
-        self._clients = [httpx.AsyncClient(limits=limits, timeout=timeout) for _ in range(count)]
-        self._tasks = [
-            asyncio.create_task(self._worker(self._clients[n % count]))
-            for n in range(self.settings.workers)
+        """Start the delivery workers, each with its own keep-alive connections."""
+        self._clients = [
+            Http1Client(CONNECT_TIMEOUT, TOTAL_TIMEOUT) for _ in range(self.settings.workers)
         ]
+        self._tasks = [asyncio.create_task(self._worker(client)) for client in self._clients]
         self._tasks.append(asyncio.create_task(self._flusher()))
 
     async def stop(self) -> None:
-        """Stop the workers and close the client."""
+        """Stop the workers and close their connections."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for client in self._clients:
-            await client.aclose()
+            client.close()
+        await self._https.aclose()
 
     def on_event(self, topic: str, subject: object) -> None:
         """Fan one store event out to the subscriptions of its topic."""
@@ -126,8 +126,18 @@ class WebhookDispatcher:
                 "X-Shopify-Event-Id": event_id,
                 **resource_header(topic, subject),
             }
+            endpoint = Endpoint.parse(subscription.uri)
+            request = encode_post(endpoint, headers, body) if endpoint else b""
             delivery = Delivery(
-                subscription.id, subscription.uri, topic, body, headers, webhook_id, event_id
+                subscription.id,
+                subscription.uri,
+                topic,
+                body,
+                headers,
+                webhook_id,
+                event_id,
+                endpoint,
+                request,
             )
             self.counters["deliveries"] += 1
             self.outstanding += self.gate.admit(delivery)
@@ -165,7 +175,7 @@ class WebhookDispatcher:
             await asyncio.sleep(REORDER_IDLE_FLUSH / 2)
             self.gate.flush_if_idle(REORDER_IDLE_FLUSH)
 
-    async def _worker(self, client: httpx.AsyncClient) -> None:
+    async def _worker(self, client: Http1Client) -> None:
         while True:
             delivery = await self.queue.get()
             try:
@@ -174,14 +184,14 @@ class WebhookDispatcher:
                 self.counters["worker_errors"] += 1
                 self.outstanding -= 1
 
-    async def _attempt(self, delivery: Delivery, client: httpx.AsyncClient) -> None:
+    async def _attempt(self, delivery: Delivery, client: Http1Client) -> None:
         subscription = self.store.subscriptions.get(delivery.subscription_id)
         if subscription is None:  # Removed meanwhile: Shopify stops delivering.
             self.outstanding -= 1
             return
         delivery.attempts += 1
         self.counters["attempts"] += 1
-        status, error = await _post(client, delivery)
+        status, error = await self._post(delivery, client)
         self.log.append(
             {
                 "webhook_id": delivery.webhook_id,
@@ -210,17 +220,18 @@ class WebhookDispatcher:
         if self.store.subscriptions.pop(delivery.subscription_id, None) is not None:
             self.counters["subscriptions_removed"] += 1
 
-
-async def _post(client: httpx.AsyncClient, delivery: Delivery) -> tuple[int | None, str | None]:
-    """One attempt: the status code, or the name of the network error."""
-    try:
-        async with asyncio.timeout(TOTAL_TIMEOUT):
-            response = await client.post(
-                delivery.uri, content=delivery.body, headers=delivery.headers
-            )
-        return response.status_code, None
-    except (httpx.HTTPError, TimeoutError, OSError) as error:
-        return None, type(error).__name__
+    async def _post(self, delivery: Delivery, client: Http1Client) -> tuple[int | None, str | None]:
+        """One attempt: the status code, or the name of the network error."""
+        try:
+            if delivery.endpoint is not None:
+                return await client.post(delivery.endpoint, delivery.request), None
+            async with asyncio.timeout(TOTAL_TIMEOUT):
+                response = await self._https.post(
+                    delivery.uri, content=delivery.body, headers=delivery.headers
+                )
+            return response.status_code, None
+        except (httpx.HTTPError, TimeoutError, OSError) as error:
+            return None, type(error).__name__
 
 
 def _duplicate(delivery: Delivery) -> Delivery:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 import uvicorn
 from rich.console import Console
 
-from shababco.config import ConfigError, get_settings
+from shababco.config import ConfigError, Settings, get_settings
 from shababco.db import open_database
 from shababco.migrate import upgrade
 from shababco.simulator.cli import simulator_command
@@ -18,8 +20,14 @@ from shababco.simulator.cli import simulator_command
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Shababco events API.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 app.add_typer(db_app, name="db")
+webhooks_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions in the store.")
+app.add_typer(webhooks_app, name="webhooks")
 app.command("simulator")(simulator_command)
 console = Console(stderr=True)
+T = TypeVar("T")
+
+if TYPE_CHECKING:
+    from shababco.shopify.subscriptions import Subscription
 
 
 def _fail(message: str) -> typer.Exit:
@@ -95,31 +103,116 @@ def import_command(
         raise _fail(str(exc)) from None
 
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "shopify-payloads"
-
-
 @app.command()
 def demo(
     port: int = typer.Option(8000, help="TCP port of the API."),
+    events: int = typer.Option(200, min=1, help="Demo events in the simulated store."),
 ) -> None:
-    """The embedded default: database, Shopify's example products, and the API."""
-    from shababco.shopify.importer import import_file
+    """The embedded default end to end: simulated store, webhooks, initial sync, the API."""
+    from shababco.shopify.demo import run_demo
 
-    async def load_examples() -> None:
-        settings = get_settings()
-        database = open_database(settings, pool=False)
-        try:
-            await upgrade(database.write)
-            for path in sorted(EXAMPLES.glob("products_*.json")):
-                if path.name != "products_delete.json":
-                    await import_file(database.write, path, currency=settings.shop_currency)
-        finally:
-            await database.dispose()
+    try:
+        run_demo(
+            api_port=port,
+            events=events,
+            serve=lambda: serve(host="127.0.0.1", port=port, workers=1),
+            console=console,
+        )
+    except KeyboardInterrupt:
+        console.print("demo stopped")
 
-    asyncio.run(load_examples())
-    base = f"http://127.0.0.1:{port}"
-    console.print(f"API on {base}: try {base}/events, {base}/events/ipod-nano, {base}/docs")
-    serve(host="127.0.0.1", port=port, workers=1)
+
+@app.command()
+def sync(
+    method: str = typer.Option("bulk", help="bulk (a bulk operation) or pages (paged queries)."),
+    batch_size: int = typer.Option(250, min=1, max=5000, help="Products per transaction."),
+) -> None:
+    """Initial full sync from the store (resumes an interrupted run of the same method)."""
+    from shababco.shopify.commands import sync_store
+
+    if method not in ("bulk", "pages"):
+        raise _fail("--method must be bulk or pages")
+    report = _run_store_command(
+        lambda settings: sync_store(settings, method=method, batch_size=batch_size, console=console)
+    )
+    resumed = f" (resumed after {report.resumed_after})" if report.resumed_after else ""
+    console.print(
+        f"synced {report.products} products{resumed}, removed {report.deleted}, "
+        f"{report.levels} inventory levels, {report.orders} orders in {report.seconds:.1f}s"
+    )
+
+
+@app.command()
+def reconcile() -> None:
+    """One reconciliation pass: repair what webhooks missed, and report it."""
+    from shababco.shopify.commands import reconcile_store
+    from shababco.shopify.reconcile import report_lines
+
+    report = _run_store_command(reconcile_store)
+    if report is None:
+        raise _fail("another process is reconciling right now")
+    for line in report_lines(report):
+        console.print(line)
+
+
+@webhooks_app.command("register")
+def webhooks_register(
+    address: str | None = typer.Option(
+        None, help="The API's public base URL [default: PUBLIC_BASE_URL]."
+    ),
+) -> None:
+    """Subscribe every topic at ADDRESS/webhooks/{topic} (existing ones are kept)."""
+    from shababco.shopify.commands import register_webhooks
+
+    def run(settings: Settings) -> Coroutine[Any, Any, list[Subscription]]:
+        base = address or settings.public_base_url
+        if not base:
+            raise ConfigError("PUBLIC_BASE_URL is required (or pass --address)")
+        return register_webhooks(settings, address=base)
+
+    for subscription in _run_store_command(run):
+        state = "created" if subscription.created else "kept"
+        console.print(f"{state:8} {subscription.topic:24} {subscription.uri}  {subscription.id}")
+
+
+@webhooks_app.command("list")
+def webhooks_list() -> None:
+    """List the store's webhook subscriptions."""
+    from shababco.shopify.commands import list_webhooks
+
+    for subscription in _run_store_command(list_webhooks):
+        namespaces = ",".join(subscription.metafield_namespaces)
+        console.print(
+            f"{subscription.id}  {subscription.topic:24} {subscription.uri}  {namespaces}"
+        )
+
+
+@webhooks_app.command("delete")
+def webhooks_delete(
+    subscription_id: list[str] = typer.Option([], "--id", help="A subscription id (repeatable)."),
+    every: bool = typer.Option(False, "--all", help="Delete every subscription."),
+) -> None:
+    """Delete subscriptions by id, or all of them."""
+    from shababco.shopify.commands import delete_webhooks
+
+    if not subscription_id and not every:
+        raise _fail("pass --id ID (repeatable) or --all")
+    deleted = _run_store_command(
+        lambda settings: delete_webhooks(settings, ids=subscription_id, every=every)
+    )
+    console.print(f"deleted {len(deleted)} subscriptions")
+
+
+def _run_store_command(body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Run a store command; configuration and Shopify errors end it with a clear message."""
+    from shababco.shopify.client import ShopifyError
+
+    # A line per request would bury the progress bars (and print signed result URLs).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(body(get_settings()))
+    except (ConfigError, ShopifyError) as exc:
+        raise _fail(str(exc)) from None
 
 
 def main() -> None:

@@ -43,6 +43,12 @@ class Settings(BaseSettings):
     data_dir: Path = Field(Path(".data"), validation_alias="SHABABCO_DATA_DIR")
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$")
 
+    # The in-process response cache (L1), bounded both ways; least recently used goes first.
+    cache_l1_max_entries: int = Field(10_000, ge=0)
+    cache_l1_max_bytes: int = Field(32 * 2**20, ge=0)
+    # Seconds between reconciliation passes run by `serve` (leader only); 0 turns them off.
+    reconcile_interval_seconds: int = Field(300, ge=0)
+
     @field_validator(
         "database_url", "database_read_url", "redis_url", "shopify_shop", "shopify_shop_domain"
     )

@@ -11,10 +11,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    Text,
     and_,
+    bindparam,
     delete,
     func,
-    literal,
     select,
     update,
 )
@@ -26,7 +27,7 @@ from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
 from shababco.catalog.search import search_document
 from shababco.shopify.models import InventoryLevel
 from shababco.shopify.normalize import InventoryLevelRecord, ProductRecords, Record
-from shababco.shopify.sql import chunks, in_ids
+from shababco.shopify.sql import in_ids
 
 SEARCH_SOURCES = (
     Event.title,
@@ -129,21 +130,20 @@ async def apply_inventory_levels(
 
 
 async def _upsert_events(conn: AsyncConnection, records: Sequence[Record]) -> set[int]:
-    applied: set[int] = set()
-    for rows in chunks([{**r.defaults, **r.fields} for r in records]):
-        insertion = insert(Event).values(rows)
-        excluded = insertion.excluded
-        updates = _updates(records[0], excluded, key="shopify_product_id")
-        statement = insertion.on_conflict_do_update(
-            index_elements=[Event.shopify_product_id],
-            set_=updates,
-            where=and_(
-                Event.shopify_updated_at <= excluded.shopify_updated_at,
-                Event.deleted_at.is_(None),
-            ),
-        ).returning(Event.shopify_product_id)
-        applied.update((await conn.execute(statement)).scalars())
-    return applied
+    # Executed with a list of rows, so the compiled statement is cached per shape of record and
+    # SQLAlchemy pages the rows under asyncpg's parameter limit.
+    insertion = insert(Event)
+    excluded = insertion.excluded
+    statement = insertion.on_conflict_do_update(
+        index_elements=[Event.shopify_product_id],
+        set_=_updates(records[0], excluded, key="shopify_product_id"),
+        where=and_(
+            Event.shopify_updated_at <= excluded.shopify_updated_at,
+            Event.deleted_at.is_(None),
+        ),
+    ).returning(Event.shopify_product_id)
+    rows = [{**r.defaults, **r.fields} for r in records]
+    return set((await conn.execute(statement, rows)).scalars())
 
 
 def _updates(record: Record, excluded: Any, *, key: str) -> dict[str, Any]:
@@ -163,14 +163,12 @@ async def _replace_tickets(conn: AsyncConnection, products: Sequence[ProductReco
             ticket.fields["event_id"] = product.product_id
             records.append(ticket)
     for group in _group_by_shape(records).values():
-        for rows in chunks([{**r.defaults, **r.fields} for r in group]):
-            statement = insert(Ticket).values(rows)
-            await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[Ticket.shopify_variant_id],
-                    set_=_updates(group[0], statement.excluded, key="shopify_variant_id"),
-                )
-            )
+        insertion = insert(Ticket)
+        statement = insertion.on_conflict_do_update(
+            index_elements=[Ticket.shopify_variant_id],
+            set_=_updates(group[0], insertion.excluded, key="shopify_variant_id"),
+        )
+        await conn.execute(statement, [{**r.defaults, **r.fields} for r in group])
     kept = [record.fields["shopify_variant_id"] for record in records]
     await conn.execute(
         delete(Ticket).where(
@@ -200,19 +198,14 @@ async def upsert_inventory_levels(
         }
         for level in newest.values()
     ]
-    for chunk in chunks(rows):
-        statement = insert(InventoryLevel).values(chunk)
-        excluded = statement.excluded
-        await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[InventoryLevel.inventory_item_id, InventoryLevel.location_id],
-                set_={
-                    "available": excluded.available,
-                    "shopify_updated_at": excluded.shopify_updated_at,
-                },
-                where=InventoryLevel.shopify_updated_at <= excluded.shopify_updated_at,
-            )
-        )
+    insertion = insert(InventoryLevel)
+    excluded = insertion.excluded
+    statement = insertion.on_conflict_do_update(
+        index_elements=[InventoryLevel.inventory_item_id, InventoryLevel.location_id],
+        set_={"available": excluded.available, "shopify_updated_at": excluded.shopify_updated_at},
+        where=InventoryLevel.shopify_updated_at <= excluded.shopify_updated_at,
+    )
+    await conn.execute(statement, rows)
 
 
 async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> None:
@@ -241,25 +234,28 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
                 "listed": row.status == "active" and row.deleted_at is None,
                 "category": row.category,
                 "start_date": row.start_date,
-                "title_vector": _vector(title),
-                "document_vector": _vector(document),
+                "title_text": title,
+                "document_text": document,
             }
         )
-    for chunk in chunks(values):
-        statement = insert(EventSearch).values(chunk)
-        vectors = ("listed", "category", "start_date", "title_vector", "document_vector")
+    insertion = insert(EventSearch).values(
+        title_vector=_vector("title_text"), document_vector=_vector("document_text")
+    )
+    vectors = ("listed", "category", "start_date", "title_vector", "document_vector")
+    statement = insertion.on_conflict_do_update(
+        index_elements=[EventSearch.event_id],
+        set_={name: insertion.excluded[name] for name in vectors},
+    )
+    await conn.execute(statement, values)
+    if terms:
         await conn.execute(
-            statement.on_conflict_do_update(
-                index_elements=[EventSearch.event_id],
-                set_={name: statement.excluded[name] for name in vectors},
-            )
+            insert(SearchTerm).on_conflict_do_nothing(), [{"term": t} for t in sorted(terms)]
         )
-    for chunk in chunks([{"term": term} for term in sorted(terms)]):
-        await conn.execute(insert(SearchTerm).values(chunk).on_conflict_do_nothing())
 
 
-def _vector(text: str) -> ColumnElement[Any]:
-    return func.to_tsvector("simple", func.shababco_unaccent(literal(text)))
+def _vector(parameter: str) -> ColumnElement[Any]:
+    """The search vector of a text bound per row as `parameter`."""
+    return func.to_tsvector("simple", func.shababco_unaccent(bindparam(parameter, type_=Text)))
 
 
 def _short_fields(row: Any) -> list[str | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, Text, func, text
+from sqlalchemy import BigInteger, Index, Integer, Text, UniqueConstraint, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,7 +61,12 @@ class RefundLine(Base):
     variant_id: Mapped[int | None] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column(Integer)
 
-    __table_args__ = (Index("ix_refund_lines_variant_id", "variant_id"),)
+    __table_args__ = (
+        Index("ix_refund_lines_variant_id", "variant_id"),
+        # One refund refunds a line item once: a sync that had to invent the refund line's id
+        # and the refunds/create webhook carrying the real one must not both count.
+        UniqueConstraint("refund_id", "line_item_id"),
+    )
 
 
 class WebhookDelivery(Base):

@@ -229,6 +229,7 @@ def upgrade() -> None:
         sa.Column("line_item_id", sa.BigInteger(), nullable=False),
         sa.Column("variant_id", sa.BigInteger(), nullable=True),
         sa.Column("quantity", sa.Integer(), nullable=False),
+        sa.UniqueConstraint("refund_id", "line_item_id", name=op.f("uq_refund_lines_refund_id")),
         sa.PrimaryKeyConstraint("shopify_refund_line_item_id", name=op.f("pk_refund_lines")),
     )
     op.create_index("ix_refund_lines_variant_id", "refund_lines", ["variant_id"], unique=False)

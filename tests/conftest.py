@@ -94,6 +94,10 @@ def settings(database_url: str) -> Settings:
         shopify_shop=TEST_SHOP,
         shopify_webhook_secret=WEBHOOK_SECRET,
         shopify_webhook_secret_previous=PREVIOUS_WEBHOOK_SECRET,
+        # Most tests write to the database directly and read through a shared server: with the
+        # response cache on they would see what they wrote seconds ago. The cache has its own.
+        cache_ttl_list=0,
+        cache_ttl_detail=0,
     )
 
 

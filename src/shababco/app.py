@@ -12,6 +12,8 @@ from fastapi.responses import Response
 from sqlalchemy import text
 
 from shababco import __version__
+from shababco.cache.asgi import CacheMiddleware
+from shababco.cache.core import ResponseCache
 from shababco.catalog.routes import router as catalog_router
 from shababco.changes import ChangeFeed
 from shababco.config import Settings, get_settings
@@ -19,7 +21,10 @@ from shababco.db import Database, open_database
 from shababco.errors import install_error_handlers
 from shababco.http import dumps
 from shababco.migrate import upgrade
+from shababco.shopify.client import ShopifyClient
 from shababco.shopify.inbox import InboxWorker
+from shababco.shopify.refetch import ProductRefetcher
+from shababco.shopify.scheduled import run_reconciler
 from shababco.shopify.webhooks import router as webhooks_router
 
 log = logging.getLogger(__name__)
@@ -34,22 +39,49 @@ async def start_database(settings: Settings) -> Database:
     return database
 
 
+def _store_client(settings: Settings) -> ShopifyClient | None:
+    """The Admin API client, when a store is configured (not on a bare local default)."""
+    if settings.shopify_shop is None or settings.shopify_access_token is None:
+        return None
+    return ShopifyClient.from_settings(settings)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    cache = ResponseCache(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
         app.state.database = database = await start_database(settings)
-        app.state.changes = changes = ChangeFeed()
-        app.state.inbox = InboxWorker(database.write, changes, currency=settings.shop_currency)
+        app.state.changes = changes = ChangeFeed(database.write)
+        await cache.start(database.read, changes)
         stop = asyncio.Event()
-        workers = [asyncio.create_task(app.state.inbox.run(stop), name="webhook-inbox")]
+        store = _store_client(settings)
+        refetcher = None
+        workers = []
+        if store is not None:
+            refetcher = ProductRefetcher(
+                database.write, store, changes, currency=settings.shop_currency
+            )
+            workers.append(asyncio.create_task(refetcher.run(stop), name="product-refetch"))
+            workers.append(
+                asyncio.create_task(
+                    run_reconciler(settings, database, changes, stop=stop), name="reconciler"
+                )
+            )
+        app.state.inbox = InboxWorker(
+            database.write, changes, currency=settings.shop_currency, refetcher=refetcher
+        )
+        workers.append(asyncio.create_task(app.state.inbox.run(stop), name="webhook-inbox"))
         try:
             yield
         finally:
             stop.set()
             await asyncio.gather(*workers, return_exceptions=True)
+            if store is not None:
+                await store.aclose()
+            await cache.stop()
             await database.dispose()
 
     app = FastAPI(
@@ -57,6 +89,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
     )
+    app.state.cache = cache
+    app.add_middleware(CacheMiddleware, cache=cache)
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(webhooks_router)
@@ -85,7 +119,7 @@ def _add_probes(app: FastAPI) -> None:
         body = {
             "status": "ready" if db_status == "ok" else "unavailable",
             "database": db_status,
-            "cache": "disabled",
+            "cache": app.state.cache.status,
         }
         return Response(
             dumps(body),

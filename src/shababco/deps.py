@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shababco.cache.core import ResponseCache
 from shababco.db import Database
 
 
@@ -16,9 +15,10 @@ def get_database(request: Request) -> Database:
     return database
 
 
-async def read_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    async with get_database(request).read.connect() as connection:
-        yield connection
+def get_cache(request: Request) -> ResponseCache:
+    cache: ResponseCache = request.app.state.cache
+    return cache
 
 
-ReadConnection = Annotated[AsyncConnection, Depends(read_connection)]
+DatabaseDep = Annotated[Database, Depends(get_database)]
+CacheDep = Annotated[ResponseCache, Depends(get_cache)]

@@ -1,4 +1,8 @@
-"""The public read endpoints (SPEC §4)."""
+"""The public read endpoints (SPEC §4), answered through the response cache (SPEC §8).
+
+Each handler validates its parameters, then asks the cache for the response bytes, handing it
+the computation to run on a miss: one connection, at most two statements, one serialization.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from shababco.cache.asgi import entry_response
+from shababco.cache.core import Compute
+from shababco.cache.keys import cache_key
+from shababco.cache.store import Built
 from shababco.catalog import queries
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, InvalidCursor, Sort
 from shababco.catalog.schemas import (
@@ -19,9 +27,9 @@ from shababco.catalog.schemas import (
     summary_dict,
     ticket_dict,
 )
-from shababco.deps import ReadConnection
+from shababco.deps import CacheDep, DatabaseDep
 from shababco.errors import ApiError, ErrorOut
-from shababco.http import DETAIL_CACHE_CONTROL, LIST_CACHE_CONTROL, dumps, json_response
+from shababco.http import dumps
 
 router = APIRouter(tags=["catalog"])
 ERRORS: dict[int | str, dict[str, object]] = {
@@ -75,7 +83,8 @@ def _list_params(
 @router.get("/events", response_model=EventsPage, operation_id="listEvents", responses=ERRORS)
 async def list_events(
     request: Request,
-    conn: ReadConnection,
+    database: DatabaseDep,
+    cache: CacheDep,
     page: Annotated[int | None, Query(ge=1, le=100_000, description="1-based page")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor")] = None,
@@ -96,17 +105,27 @@ async def list_events(
         starts_before=starts_before,
         sort=sort,
     )
-    result = await queries.list_events(conn, params)
-    body = dumps(
-        {
+
+    async def compute() -> Built:
+        async with database.read.connect() as conn:
+            result = await queries.list_events(conn, params)
+        page = {
             "items": [summary_dict(row) for row in result.rows],
             "page": None if params.cursor else params.page,
             "limit": params.limit,
             "total": result.total,
             "next_cursor": result.next_cursor.encode() if result.next_cursor else None,
         }
-    )
-    return json_response(request, body, LIST_CACHE_CONTROL)
+        return Built(dumps(page))
+
+    return await _cached(request, cache, compute)
+
+
+async def _cached(request: Request, cache: CacheDep, compute: Compute) -> Response:
+    key = cache_key(request.scope["path"], request.scope["query_string"])
+    assert key is not None, "every catalog route is cacheable"
+    entry, source = await cache.fetch(key, compute)
+    return entry_response(request, entry, source)
 
 
 def _not_found(key: str) -> ApiError:
@@ -119,13 +138,20 @@ def _not_found(key: str) -> ApiError:
     operation_id="getEvent",
     responses={404: {"model": ErrorOut}, **ERRORS},
 )
-async def get_event(request: Request, conn: ReadConnection, event_id: str) -> Response:
+async def get_event(
+    request: Request, database: DatabaseDep, cache: CacheDep, event_id: str
+) -> Response:
     """One active or unlisted event by Shopify product id or handle, with its visible tickets."""
-    event = await queries.get_event(conn, event_id)
-    if event is None:
-        raise _not_found(event_id)
-    tickets = await queries.visible_tickets(conn, event.shopify_product_id)
-    return json_response(request, dumps(detail_dict(event, tickets)), DETAIL_CACHE_CONTROL)
+
+    async def compute() -> Built:
+        async with database.read.connect() as conn:
+            event = await queries.get_event(conn, event_id)
+            if event is None:
+                raise _not_found(event_id)
+            tickets = await queries.visible_tickets(conn, event.shopify_product_id)
+        return Built(dumps(detail_dict(event, tickets)), event.shopify_product_id)
+
+    return await _cached(request, cache, compute)
 
 
 @router.get(
@@ -134,24 +160,30 @@ async def get_event(request: Request, conn: ReadConnection, event_id: str) -> Re
     operation_id="listEventTickets",
     responses={404: {"model": ErrorOut}, **ERRORS},
 )
-async def list_tickets(request: Request, conn: ReadConnection, event_id: str) -> Response:
+async def list_tickets(
+    request: Request, database: DatabaseDep, cache: CacheDep, event_id: str
+) -> Response:
     """The visible tickets of an event with price, capacity, sold and available."""
-    found = await queries.tickets_of(conn, event_id)
-    if found is None:
-        raise _not_found(event_id)
-    event_id_of, tickets = found
-    body = dumps(
-        {
-            "event_id": str(event_id_of),
-            "items": [ticket_dict(ticket) for ticket in tickets],
-        }
-    )
-    return json_response(request, body, DETAIL_CACHE_CONTROL)
+
+    async def compute() -> Built:
+        async with database.read.connect() as conn:
+            found = await queries.tickets_of(conn, event_id)
+        if found is None:
+            raise _not_found(event_id)
+        event_id_of, tickets = found
+        items = [ticket_dict(ticket) for ticket in tickets]
+        return Built(dumps({"event_id": str(event_id_of), "items": items}), event_id_of)
+
+    return await _cached(request, cache, compute)
 
 
 @router.get("/categories", response_model=CategoriesOut, operation_id="listCategories")
-async def list_categories(request: Request, conn: ReadConnection) -> Response:
+async def list_categories(request: Request, database: DatabaseDep, cache: CacheDep) -> Response:
     """Categories of active events with their counts."""
-    rows = await queries.category_counts(conn)
-    body = dumps({"items": [{"name": row.category, "count": row.count} for row in rows]})
-    return json_response(request, body, LIST_CACHE_CONTROL)
+
+    async def compute() -> Built:
+        async with database.read.connect() as conn:
+            rows = await queries.category_counts(conn)
+        return Built(dumps({"items": [{"name": row.category, "count": row.count} for row in rows]}))
+
+    return await _cached(request, cache, compute)

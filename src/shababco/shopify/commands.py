@@ -77,7 +77,7 @@ async def sync_store(
                 client,
                 method=method,
                 currency=settings.shop_currency,
-                changes=ChangeFeed(),
+                changes=ChangeFeed(database.write),
                 progress=ProgressBars(progress),
                 batch_size=batch_size,
             )
@@ -90,7 +90,7 @@ async def reconcile_store(settings: Settings) -> ReconcileReport | None:
             database.write,
             client,
             currency=settings.shop_currency,
-            changes=ChangeFeed(),
+            changes=ChangeFeed(database.write),
             interval=0,
         )
 

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shababco.changes import ChangeFeed, Changes
 from shababco.shopify.apply import upsert_products
 from shababco.shopify.normalize import ProductRecords, normalize_product
 from shababco.shopify.payloads import PayloadError
@@ -82,9 +83,13 @@ def _parse(raw: bytes, where: str) -> Any:
 
 
 async def import_file(engine: AsyncEngine, path: Path, *, currency: str) -> ImportReport:
-    """Import every product of `path` in one transaction; returns what was read and applied."""
+    """Import every product of `path` in one transaction; returns what was read and applied.
+
+    Running servers learn of the changes through the change log (their caches invalidate).
+    """
     report = ImportReport()
     batch: list[ProductRecords] = []
+    applied: set[int] = set()
     async with engine.begin() as conn:
         for where, product in read_products(path):
             try:
@@ -93,8 +98,10 @@ async def import_file(engine: AsyncEngine, path: Path, *, currency: str) -> Impo
                 raise ImportFileError(f"{where}: {exc}") from None
             report.read += 1
             if len(batch) >= BATCH_SIZE:
-                report.applied += len(await upsert_products(conn, batch))
+                applied |= await upsert_products(conn, batch)
                 batch.clear()
         if batch:
-            report.applied += len(await upsert_products(conn, batch))
+            applied |= await upsert_products(conn, batch)
+    report.applied = len(applied)
+    await ChangeFeed(engine).publish(Changes.of(applied))
     return report

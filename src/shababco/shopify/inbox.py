@@ -28,6 +28,8 @@ from shababco.shopify.commerce import (
 from shababco.shopify.ledger import apply_orders, apply_refund_lines
 from shababco.shopify.models import WebhookDelivery
 from shababco.shopify.normalize import normalize_product
+from shababco.shopify.payloads import parse_id
+from shababco.shopify.refetch import ProductRefetcher
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 200
@@ -66,8 +68,16 @@ async def apply_deliveries(
 class InboxWorker:
     """Drains the webhook inbox whenever woken (a new delivery) and every second regardless."""
 
-    def __init__(self, engine: AsyncEngine, changes: ChangeFeed, *, currency: str) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        changes: ChangeFeed,
+        *,
+        currency: str,
+        refetcher: ProductRefetcher | None = None,
+    ) -> None:
         self._engine, self._changes, self._currency = engine, changes, currency
+        self._refetcher = refetcher
         self._wake = asyncio.Event()
 
     def wake(self) -> None:
@@ -104,6 +114,8 @@ class InboxWorker:
                 return 0
             changed = await self._apply(conn, pending)
         await self._changes.publish(Changes.of(changed))
+        if self._refetcher is not None:
+            self._refetcher.request(_updated_products(pending))
         return len(pending)
 
     async def _apply(self, conn: AsyncConnection, pending: Sequence[Any]) -> set[int]:
@@ -131,6 +143,15 @@ class InboxWorker:
                     .values(attempts=WebhookDelivery.attempts + 1, last_error=str(exc)[:500])
                 )
         return changed
+
+
+def _updated_products(deliveries: Sequence[Any]) -> set[int]:
+    """Products whose delivery cannot have carried everything (see shopify.refetch)."""
+    return {
+        parse_id(row.payload.get("id"))
+        for row in deliveries
+        if row.topic in {"products/create", "products/update"}
+    }
 
 
 async def _mark(conn: AsyncConnection, webhook_ids: list[str]) -> None:

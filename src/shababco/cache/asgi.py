@@ -1,0 +1,54 @@
+"""Serving cache entries: a raw ASGI front for L1 hits, and responses for the routes."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shababco.cache.core import ResponseCache
+from shababco.cache.keys import cache_key
+from shababco.cache.store import Entry
+from shababco.http import etag_matches
+
+
+def _if_none_match(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"if-none-match":
+            return str(value.decode("latin-1"))
+    return None
+
+
+class CacheMiddleware:
+    """Answers GETs whose fresh response is in L1 before FastAPI sees them; passes the rest."""
+
+    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
+        self.app, self.cache = app, cache
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET":
+            key = cache_key(scope["path"], scope["query_string"])
+            entry = self.cache.hit(key) if key is not None else None
+            if entry is not None:
+                await _send(entry, _if_none_match(scope), send)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _send(entry: Entry, if_none_match: str | None, send: Send) -> None:
+    if if_none_match and etag_matches(if_none_match, entry.etag):
+        headers = entry.not_modified_headers
+        await send({"type": "http.response.start", "status": 304, "headers": headers})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": entry.ok_headers})
+    await send({"type": "http.response.body", "body": entry.body})
+
+
+def entry_response(request: Request, entry: Entry, source: str) -> Response:
+    """The response for an entry fetched by a route; `X-Cache` says where it came from."""
+    headers = {"ETag": entry.etag, "Cache-Control": entry.cache_control, "X-Cache": source}
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match and etag_matches(if_none_match, entry.etag):
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, media_type="application/json", headers=headers)

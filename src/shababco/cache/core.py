@@ -1,0 +1,218 @@
+"""ResponseCache: L1 + L2 lookups, single-flight fills, and learning changes from the log."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shababco import metrics
+from shababco.cache import changelog
+from shababco.cache.freshness import Generations
+from shababco.cache.keys import CacheKey
+from shababco.cache.shared import LOCK_MILLISECONDS, SharedCache
+from shababco.cache.store import Built, Entry, LocalCache, decode_shared, encode_shared, make_entry
+from shababco.changes import ChangeFeed, Changes
+from shababco.config import Settings
+
+log = logging.getLogger(__name__)
+Compute = Callable[[], Awaitable[Built]]
+POLL_SECONDS = 0.5
+FORGET_MARGIN_SECONDS = 60.0
+FORGET_EVERY_SECONDS = 30.0
+# TTLs stay below the change log's retention, so a reader never misses a change to a live entry.
+MAX_TTL_SECONDS = changelog.RETENTION.total_seconds() - 2 * FORGET_MARGIN_SECONDS
+WAIT_SECONDS = (0.005, 0.05)  # polling L2 while another process fills: first and longest pause
+
+
+class ResponseCache:
+    """Final response bytes by key, in this process (L1) and in Redis (L2) when configured."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.ttl_list = min(settings.cache_ttl_list, MAX_TTL_SECONDS)
+        self.ttl_detail = min(settings.cache_ttl_detail, MAX_TTL_SECONDS)
+        self.local = LocalCache(
+            max_entries=settings.cache_l1_max_entries, max_bytes=settings.cache_l1_max_bytes
+        )
+        self.generations = Generations()
+        self.redis_url = settings.redis_url
+        self.shared: SharedCache | None = None
+        self._flights: dict[str, asyncio.Task[tuple[Entry, str]]] = {}
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._engine: AsyncEngine | None = None
+        self._forget_at = 0.0
+
+    @property
+    def status(self) -> str:
+        """`disabled` without Redis, `ok` when Redis serves and signals, else `degraded`."""
+        if self.shared is None:
+            return "disabled"
+        return "ok" if self.shared.healthy else "degraded"
+
+    async def start(self, engine: AsyncEngine, changes: ChangeFeed) -> None:
+        """Read the log's position, follow it, and hear of this process's own writes."""
+        self._engine = engine
+        if self.redis_url:
+            namespace = engine.url.database or "shababco"
+            self.shared = SharedCache(self.redis_url, namespace=namespace)
+        self._wake, self._stop = asyncio.Event(), asyncio.Event()
+        changes.subscribe(self._on_change)
+        with contextlib.suppress(Exception):
+            await self._poll()  # the poller retries if PostgreSQL is not there yet
+        self._tasks.append(asyncio.create_task(self._follow_log(), name="cache-log"))
+        if self.shared is not None:
+            shared_run = self.shared.run(self._stop, self._ring)
+            self._tasks.append(asyncio.create_task(shared_run, name="cache-redis"))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def ttl(self, key: CacheKey) -> float:
+        return self.ttl_list if key.listing else self.ttl_detail
+
+    def hit(self, key: CacheKey) -> Entry | None:
+        """The fresh L1 entry for `key`, if any: the whole cost of a hit."""
+        entry = self.local.get(key.text) if key.storable else None
+        if entry is None or not self.generations.fresh(entry.stamp, entry.event_id):
+            return None
+        if entry.expires < time.monotonic():
+            return None
+        metrics.cache_hit("l1", key.endpoint)
+        return entry
+
+    async def fetch(self, key: CacheKey, compute: Compute) -> tuple[Entry, str]:
+        """The entry for `key` and where it came from: l1, l2, wait (joined a fill) or miss."""
+        entry = self.hit(key)
+        if entry is not None:
+            return entry, "l1"
+        metrics.cache_miss("l1", key.endpoint)
+        if not key.storable:
+            return make_entry(key, await compute(), stamp=-1, ttl=0), "miss"
+        flight = self._flights.get(key.text)
+        if flight is not None:
+            joined, _ = await asyncio.shield(flight)
+            return joined, "wait"
+        flight = asyncio.create_task(self._fill(key, compute))
+        self._flights[key.text] = flight
+        flight.add_done_callback(partial(self._landed, key.text))
+        return await asyncio.shield(flight)
+
+    def _landed(self, text: str, flight: asyncio.Task[tuple[Entry, str]]) -> None:
+        if self._flights.get(text) is flight:
+            del self._flights[text]
+        if not flight.cancelled():
+            flight.exception()  # retrieved: every waiter may have gone
+
+    async def _fill(self, key: CacheKey, compute: Compute) -> tuple[Entry, str]:
+        ttl = self.ttl(key)
+        if ttl <= 0 or not self.generations.ready:
+            return make_entry(key, await compute(), stamp=-1, ttl=0), "miss"
+        shared = self.shared if self.shared is not None and self.shared.up else None
+        if shared is None:
+            return await self._compute(key, compute, ttl), "miss"
+        entry = await self._from_shared(shared, key, ttl)
+        if entry is not None:
+            return entry, "l2"
+        metrics.cache_miss("l2", key.endpoint)
+        locked = await shared.lock(key.digest)
+        if locked is False:
+            entry = await self._await_filler(shared, key, ttl)
+            if entry is not None:
+                return entry, "l2"
+        try:
+            entry = await self._compute(key, compute, ttl)
+            await shared.put(key.digest, encode_shared(entry), ttl)
+        finally:
+            if locked:
+                await shared.unlock(key.digest)
+        return entry, "miss"
+
+    async def _compute(self, key: CacheKey, compute: Compute, ttl: float) -> Entry:
+        stamp = self.generations.horizon  # taken before the query: see Generations
+        entry = make_entry(key, await compute(), stamp=stamp, ttl=ttl)
+        self.local.put(key.text, entry)
+        metrics.cache_fill(key.endpoint)
+        return entry
+
+    def _accept(self, key: CacheKey, raw: bytes | None, ttl: float) -> Entry | None:
+        entry = decode_shared(key, raw, ttl) if raw is not None else None
+        if entry is None or not self.generations.fresh(entry.stamp, entry.event_id):
+            return None
+        self.local.put(key.text, entry)
+        metrics.cache_hit("l2", key.endpoint)
+        return entry
+
+    async def _from_shared(self, shared: SharedCache, key: CacheKey, ttl: float) -> Entry | None:
+        return self._accept(key, await shared.get(key.digest), ttl)
+
+    async def _await_filler(self, shared: SharedCache, key: CacheKey, ttl: float) -> Entry | None:
+        """Poll L2 while another process fills; None if it vanished or gave up."""
+        pause, waited = WAIT_SECONDS[0], 0.0
+        while waited < LOCK_MILLISECONDS / 1000:
+            await asyncio.sleep(pause)
+            waited += pause
+            raw, locked = await shared.peek(key.digest)
+            entry = self._accept(key, raw, ttl)
+            if entry is not None or not locked:
+                return entry
+            pause = min(pause * 2, WAIT_SECONDS[1])
+        return None
+
+    async def _on_change(self, changes: Changes) -> None:
+        """A write of this process committed: look at the log now, and ring the others."""
+        if changes.seq is None:
+            self.local.clear()  # unrecorded: at least this process forgets
+            return
+        self._wake.set()
+        if self.shared is not None and self.shared.up:
+            await self.shared.ring(changes.seq)
+
+    def _ring(self, data: bytes | None) -> None:
+        try:
+            seq = int(data) if data is not None else None
+        except ValueError:
+            seq = None
+        if seq is None or seq > self.generations.horizon:
+            self._wake.set()
+
+    async def _follow_log(self) -> None:
+        failing = False
+        while not self._stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+            self._wake.clear()
+            try:
+                await self._poll()
+            except Exception as exc:
+                if not failing:
+                    log.warning("cannot read the change log: %r", exc)
+                failing = True
+            else:
+                failing = False
+
+    async def _poll(self) -> None:
+        """Learn every change recorded since the last look."""
+        generations, engine = self.generations, self._engine
+        assert engine is not None, "start() first"
+        async with engine.connect() as conn:
+            if not generations.ready:
+                generations.start(await changelog.latest_seq(conn))
+                return
+            while rows := await changelog.changes_since(conn, generations.horizon):
+                for row in rows:
+                    generations.learn(row.seq, row.event_ids, listings=row.listings)
+                if len(rows) < changelog.PAGE:
+                    break
+        if time.monotonic() > self._forget_at:
+            self._forget_at = time.monotonic() + FORGET_EVERY_SECONDS
+            lifetime = max(self.ttl_list, self.ttl_detail)
+            generations.forget_older_than(lifetime + FORGET_MARGIN_SECONDS)

@@ -1,0 +1,292 @@
+"""The cache across real processes: two `shababco serve` workers, one Redis of our own.
+
+Invalidation within 1 s through the other process, one fill for 100 concurrent misses, ETags
+identical everywhere, and Redis stopped mid-traffic: no failed read, changes still visible within
+3 s through the PostgreSQL change log, recovery on its own when Redis returns.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from tests.conftest import TEST_SHOP, WEBHOOK_SECRET, free_port
+from tests.factories import make_product
+from tests.services import on_ci, redis_reachable
+from tests.webhook_client import deliver, eventually
+
+
+def _wait_until(check: Callable[[], bool], what: str, log: Path, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not start:\n{log.read_text()[-4000:]}")
+        time.sleep(0.05)
+
+
+class RedisServer:
+    """`redis-server` on a free port, without persistence; stopped and started at will."""
+
+    def __init__(self, binary: str) -> None:
+        self.binary, self.port = binary, free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.folder = Path(tempfile.mkdtemp(prefix="shababco-redis-"))
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        log = self.folder / "redis.log"
+        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
+        command += ["--appendonly", "no", "--dir", str(self.folder)]
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        _wait_until(lambda: redis_reachable(self.url), "redis-server", log)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(10)
+            self.process = None
+
+
+class ServeProcess:
+    """`shababco serve --port P` on the test database, configured as an operator would."""
+
+    def __init__(self, database_url: str, redis_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.folder = Path(tempfile.mkdtemp(prefix="shababco-serve-"))
+        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("CACHE_", "REDIS"))}
+        self.env = inherited | {
+            "DATABASE_URL": database_url,
+            "REDIS_URL": redis_url,
+            "SHOPIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
+            "SHOPIFY_SHOP": TEST_SHOP,
+            "SHOP_CURRENCY": "USD",
+            "LOG_LEVEL": "warning",
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        script = Path(sys.executable).parent / "shababco"
+        log = self.folder / "serve.log"
+        with log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(script), "serve", "--port", str(self.port)],
+                cwd=self.folder,  # no stray .env
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
+        _wait_until(self._healthy, f"shababco serve on port {self.port}", log)
+
+    def _healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    binary = shutil.which("redis-server")
+    if binary is None:
+        if on_ci():
+            pytest.fail("CI=true but redis-server is not installed")
+        pytest.skip("redis-server is not installed")
+    server = RedisServer(binary)
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def processes(database_url: str, redis_server: RedisServer) -> Iterator[list[ServeProcess]]:
+    workers = [ServeProcess(database_url, redis_server.url) for _ in range(2)]
+    try:
+        for worker in workers:
+            worker.start()
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+
+
+@pytest.fixture
+async def clients(processes: list[ServeProcess]) -> AsyncIterator[list[httpx.AsyncClient]]:
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    opened = [
+        httpx.AsyncClient(base_url=worker.url, timeout=10, limits=limits) for worker in processes
+    ]
+    await eventually(lambda: _all_ready(opened, "ok"), within=10)
+    yield opened
+    for client in opened:
+        await client.aclose()
+
+
+async def _all_ready(clients: list[httpx.AsyncClient], cache: str) -> bool:
+    states = [(await client.get("/ready")).json()["cache"] for client in clients]
+    return all(state == cache for state in states)
+
+
+async def _json(client: httpx.AsyncClient, url: str) -> Any:
+    response = await client.get(url)
+    return response.json() if response.status_code == 200 else None
+
+
+async def _created(clients: list[httpx.AsyncClient], **fields: Any) -> dict[str, Any]:
+    """A new event, delivered through the first process and readable through all of them."""
+    product = make_product(**fields)
+    await deliver(clients[0], "products/create", product)
+    url = f"/events/{product['id']}"
+
+    async def everywhere() -> bool:
+        return all([await _json(client, url) is not None for client in clients])
+
+    await eventually(everywhere)
+    return product
+
+
+def _renamed(product: dict[str, Any], title: str, hour: int) -> dict[str, Any]:
+    return {**product, "title": title, "updated_at": f"2026-04-01T{hour:02d}:00:00Z"}
+
+
+async def _seen_everywhere(clients: list[httpx.AsyncClient], product: dict[str, Any]) -> bool:
+    detail = [await _json(client, f"/events/{product['id']}") for client in clients]
+    listed = [await _json(client, "/events?limit=100&sort=-start_date") for client in clients]
+    titles = [{item["id"]: item["title"] for item in page["items"]} for page in listed]
+    return all(d["title"] == product["title"] for d in detail) and all(
+        t.get(str(product["id"])) == product["title"] for t in titles
+    )
+
+
+async def test_a_webhook_through_one_process_is_visible_through_the_other_within_1s(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    product = await _created(clients, title="First")
+    for client in clients:  # both caches now hold the detail and the list
+        for _ in range(2):
+            await client.get(f"/events/{product['id']}")
+            await client.get("/events?limit=100&sort=-start_date")
+    cached = await clients[1].get(f"/events/{product['id']}")
+    assert cached.headers["x-cache"] == "l1"
+    renamed = _renamed(product, "Second", 1)
+    started = time.monotonic()
+    await deliver(clients[0], "products/update", renamed)
+    await eventually(lambda: _seen_everywhere(clients, renamed), within=1.0)
+    assert time.monotonic() - started < 1.0
+
+
+async def test_100_concurrent_misses_across_both_processes_fill_once(
+    clients: list[httpx.AsyncClient],
+) -> None:
+    product = await _created(clients, title="Herd")
+    await asyncio.sleep(0.6)  # both processes have followed the log past this event's creation
+    url = f"/events/{product['id']}/tickets"
+    responses = await asyncio.gather(*(clients[n % 2].get(url) for n in range(100)))
+    assert {response.status_code for response in responses} == {200}
+    sources = Counter(response.headers["x-cache"] for response in responses)
+    assert sources["miss"] == 1, sources
+    assert len({response.content for response in responses}) == 1
+
+
+async def test_etags_are_identical_across_processes(clients: list[httpx.AsyncClient]) -> None:
+    product = await _created(clients, title="Tagged")
+    for url in (f"/events/{product['id']}", "/events?limit=5", "/categories"):
+        first, second = await clients[0].get(url), await clients[1].get(url)
+        assert first.content == second.content
+        assert first.headers["etag"] == second.headers["etag"]
+        assert first.headers["etag"].startswith('"')
+        match = {"If-None-Match": first.headers["etag"]}
+        for client in clients:
+            for _ in range(2):  # from the route, then from the L1 front
+                again = await client.get(url, headers=match)
+                assert again.status_code == 304 and again.content == b""
+                assert again.headers["cache-control"] == first.headers["cache-control"]
+
+
+async def test_errors_are_not_cached_in_either_tier(clients: list[httpx.AsyncClient]) -> None:
+    for client in clients:
+        missing = await client.get("/events/arrives-later")
+        assert missing.status_code == 404 and missing.headers["cache-control"] == "no-store"
+        assert "etag" not in missing.headers
+    product = make_product(handle="arrives-later")
+    await deliver(clients[0], "products/create", product)
+
+    async def found_everywhere() -> bool:
+        return all([await _json(client, "/events/arrives-later") is not None for client in clients])
+
+    await eventually(found_everywhere, within=1.0)
+
+
+async def _hammer(
+    client: httpx.AsyncClient, urls: list[str], seen: Counter[int], stop: Any
+) -> None:
+    while not stop.is_set():
+        for url in urls:
+            try:
+                seen[(await client.get(url)).status_code] += 1
+            except httpx.HTTPError:
+                seen[0] += 1
+
+
+async def test_redis_stopped_mid_traffic_then_restarted(
+    clients: list[httpx.AsyncClient], redis_server: RedisServer
+) -> None:
+    product = await _created(clients, title="Steady")
+    urls = [
+        f"/events/{product['id']}",
+        f"/events/{product['id']}/tickets",
+        "/events",
+        "/categories",
+    ]
+    seen: Counter[int] = Counter()
+    stop = asyncio.Event()
+    traffic = [asyncio.create_task(_hammer(c, urls, seen, stop)) for c in clients * 4]
+    try:
+        await asyncio.sleep(0.3)
+        redis_server.stop()
+        await eventually(lambda: _all_ready(clients, "degraded"), within=3)
+        renamed = _renamed(product, "Changed while Redis is down", 2)
+        started = time.monotonic()
+        await deliver(clients[0], "products/update", renamed)
+        await eventually(lambda: _seen_everywhere(clients, renamed), within=3.0)
+        assert time.monotonic() - started < 3.0
+        redis_server.start()
+        await eventually(lambda: _all_ready(clients, "ok"), within=10)
+        flushed = Redis.from_url(redis_server.url)
+        await flushed.flushall()
+        await flushed.aclose()
+        await asyncio.sleep(0.3)
+    finally:
+        stop.set()
+        await asyncio.gather(*traffic)
+    assert set(seen) == {200}, seen
+    assert seen[200] > 100
+    renamed = _renamed(product, "Changed after recovery", 3)
+    await deliver(clients[1], "products/update", renamed)
+    await eventually(lambda: _seen_everywhere(clients, renamed), within=1.0)

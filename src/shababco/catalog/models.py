@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Computed,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -146,6 +147,17 @@ class ListingCount(Base):
     __tablename__ = "listing_counts"
 
     category: Mapped[str] = mapped_column(Text, primary_key=True)
+    listed: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class ListingDayCount(Base):
+    """Listed events per category and UTC start day (migration 0003 keeps it with the totals),
+    so a date-filtered total sums whole days and counts only the two boundary days."""
+
+    __tablename__ = "listing_day_counts"
+
+    category: Mapped[str] = mapped_column(Text, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
     listed: Mapped[int] = mapped_column(BigInteger, server_default="0")
 
 

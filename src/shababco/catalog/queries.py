@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -30,7 +31,14 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from shababco.catalog.models import Event, EventSearch, ListingCount, SearchTerm, Ticket
+from shababco.catalog.models import (
+    Event,
+    EventSearch,
+    ListingCount,
+    ListingDayCount,
+    SearchTerm,
+    Ticket,
+)
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
 from shababco.catalog.search import query_words
 
@@ -222,14 +230,45 @@ def page_statement(params: EventListParams, *, with_total: bool = False) -> Sele
 
 
 def count_statement(filters: EventFilters) -> Select[Any]:
-    """The number of matches: from the trigger-kept counts when only categories filter."""
-    if filters.search is None and filters.starts_after is None and filters.starts_before is None:
+    """The number of matches, from the trigger-kept counts wherever a search does not filter."""
+    if filters.search is not None:
+        return _matching([func.count()], filters, _search_cte(filters), with_events=False)
+    if filters.starts_after is None and filters.starts_before is None:
         counted = select(func.coalesce(func.sum(ListingCount.listed), 0))
         if filters.categories:
-            keys = [category or "" for category in filters.categories]
-            counted = counted.where(ListingCount.category.in_(keys))
+            counted = counted.where(ListingCount.category.in_(filters.categories))
         return counted
-    return _matching([func.count()], filters, _search_cte(filters), with_events=False)
+    return _dated_count(filters)
+
+
+def _dated_count(filters: EventFilters) -> Select[Any]:
+    """Whole UTC days summed from listing_day_counts, the partial first and last day counted."""
+    after, before = filters.starts_after, filters.starts_before
+    after_day = after.astimezone(UTC).date() if after else None
+    before_day = before.astimezone(UTC).date() if before else None
+    if after_day and before_day and (before_day - after_day).days < 2:
+        return _matching([func.count()], filters, None, with_events=False)
+    days = select(func.coalesce(func.sum(ListingDayCount.listed), 0)).where(
+        func.isfinite(ListingDayCount.day)
+    )
+    if filters.categories:
+        days = days.where(ListingDayCount.category.in_(filters.categories))
+    edges = []
+    if after is not None and after_day is not None:
+        days = days.where(ListingDayCount.day > after_day)
+        first_midnight = _midnight(after_day + timedelta(days=1))
+        edges.append(replace(filters, starts_after=after, starts_before=first_midnight))
+    if before is not None and before_day is not None:
+        days = days.where(ListingDayCount.day < before_day)
+        edges.append(replace(filters, starts_after=_midnight(before_day), starts_before=before))
+    total: ColumnElement[Any] = days.scalar_subquery()
+    for edge in edges:
+        total = total + _matching([func.count()], edge, None, with_events=False).scalar_subquery()
+    return select(total)
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(), UTC)
 
 
 async def list_events(conn: AsyncConnection, params: EventListParams) -> EventPage:

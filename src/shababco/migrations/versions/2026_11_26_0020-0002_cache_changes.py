@@ -2,7 +2,7 @@
 
 Revision ID: 0002
 Revises: 0001
-Create Date: 2026-11-27 12:00:00.000000
+Create Date: 2026-11-26 00:20:00.000000
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.catalog import queries
@@ -17,7 +17,7 @@ from tests.factories import BASE_TIME, make_product
 CATEGORIES = ["Concerts", "Theatre", None]
 
 
-def plain_count(filters: EventFilters) -> object:
+def plain_count(filters: EventFilters) -> Select[int]:
     conditions = [Event.status == "active", Event.deleted_at.is_(None)]
     if filters.categories:
         conditions.append(Event.category.in_(filters.categories))

@@ -20,8 +20,8 @@ LISTED = "status = 'active' AND deleted_at IS NULL"
 
 def _rows(table: str, delta: int) -> str:
     """The listed rows of a transition table as (category, day, delta); names are constants."""
-    return (  # noqa: S608
-        f"SELECT coalesce(category, '') AS category, (start_key AT TIME ZONE 'UTC')::date AS day,"
+    return (
+        f"SELECT coalesce(category, '') AS category, (start_key AT TIME ZONE 'UTC')::date AS day,"  # noqa: S608
         f" {delta} AS delta FROM {table} WHERE {LISTED}"
     )
 

@@ -1,4 +1,4 @@
-"""create_app(): the API process. The lifespan owns the database (and, later, cache and jobs)."""
+"""create_app(): the API process. The lifespan owns the database, the cache and the jobs."""
 
 from __future__ import annotations
 
@@ -39,11 +39,34 @@ async def start_database(settings: Settings) -> Database:
     return database
 
 
-def _store_client(settings: Settings) -> ShopifyClient | None:
-    """The Admin API client, when a store is configured (not on a bare local default)."""
-    if settings.shopify_shop is None or settings.shopify_access_token is None:
-        return None
-    return ShopifyClient.from_settings(settings)
+class BackgroundJobs:
+    """The webhook inbox worker and, when a store is configured, product refetch and the
+    periodic reconciliation (which runs on one process only)."""
+
+    def __init__(self, settings: Settings, database: Database, changes: ChangeFeed) -> None:
+        self.stop = asyncio.Event()
+        self.store: ShopifyClient | None = None
+        refetcher = None
+        coroutines = []
+        if settings.shopify_shop is not None and settings.shopify_access_token is not None:
+            self.store = ShopifyClient.from_settings(settings)
+            currency = settings.shop_currency
+            refetcher = ProductRefetcher(database.write, self.store, changes, currency=currency)
+            coroutines += [
+                refetcher.run(self.stop),
+                run_reconciler(settings, database, changes, stop=self.stop),
+            ]
+        self.inbox = InboxWorker(
+            database.write, changes, currency=settings.shop_currency, refetcher=refetcher
+        )
+        coroutines.append(self.inbox.run(self.stop))
+        self._tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]
+
+    async def close(self) -> None:
+        self.stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.store is not None:
+            await self.store.aclose()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -56,31 +79,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database = await start_database(settings)
         app.state.changes = changes = ChangeFeed(database.write)
         await cache.start(database.read, changes)
-        stop = asyncio.Event()
-        store = _store_client(settings)
-        refetcher = None
-        workers = []
-        if store is not None:
-            refetcher = ProductRefetcher(
-                database.write, store, changes, currency=settings.shop_currency
-            )
-            workers.append(asyncio.create_task(refetcher.run(stop), name="product-refetch"))
-            workers.append(
-                asyncio.create_task(
-                    run_reconciler(settings, database, changes, stop=stop), name="reconciler"
-                )
-            )
-        app.state.inbox = InboxWorker(
-            database.write, changes, currency=settings.shop_currency, refetcher=refetcher
-        )
-        workers.append(asyncio.create_task(app.state.inbox.run(stop), name="webhook-inbox"))
+        jobs = BackgroundJobs(settings, database, changes)
+        app.state.inbox = jobs.inbox
         try:
             yield
         finally:
-            stop.set()
-            await asyncio.gather(*workers, return_exceptions=True)
-            if store is not None:
-                await store.aclose()
+            await jobs.close()
             await cache.stop()
             await database.dispose()
 

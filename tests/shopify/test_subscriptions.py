@@ -13,9 +13,9 @@ from shababco.shopify.subscriptions import (
     TOPICS,
     list_subscriptions,
     register_subscriptions,
-    topic_path,
     webhook_uri,
 )
+from shababco.shopify.topics import topic_path
 from tests.helpers_simulator import TOKEN, SimulatorProcess, running_simulator, shopify_client
 
 ADDRESS = "https://events.example.com"

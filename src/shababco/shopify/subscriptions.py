@@ -12,16 +12,9 @@ from shababco.shopify.queries import (
     SUBSCRIPTIONS_PAGE,
     SUBSCRIPTIONS_PAGE_SIZE,
 )
+from shababco.shopify.topics import WEBHOOK_TOPICS, graphql_topic, topic_path
 
-TOPICS = (
-    "PRODUCTS_CREATE",
-    "PRODUCTS_UPDATE",
-    "PRODUCTS_DELETE",
-    "ORDERS_CREATE",
-    "ORDERS_CANCELLED",
-    "INVENTORY_LEVELS_UPDATE",
-    "REFUNDS_CREATE",
-)
+TOPICS = tuple(graphql_topic(topic) for topic in WEBHOOK_TOPICS)
 METAFIELD_NAMESPACES = ["event", "ticket"]
 
 
@@ -32,14 +25,6 @@ class Subscription:
     uri: str
     metafield_namespaces: tuple[str, ...] = ()
     created: bool = False
-
-
-def topic_path(topic: str) -> str:
-    """`PRODUCTS_UPDATE` → `products/update`, the path our API receives it on."""
-    resource, _, event = topic.lower().partition("_")
-    if topic == "INVENTORY_LEVELS_UPDATE":
-        resource, event = "inventory_levels", "update"
-    return f"{resource}/{event}"
 
 
 def webhook_uri(address: str, topic: str) -> str:

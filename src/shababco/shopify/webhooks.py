@@ -32,18 +32,9 @@ from shababco.shopify.commerce import (
 from shababco.shopify.models import WebhookDelivery
 from shababco.shopify.normalize import normalize_product
 from shababco.shopify.payloads import PayloadError, optional_timestamp
+from shababco.shopify.topics import WEBHOOK_TOPICS
 
-TOPICS = frozenset(
-    {
-        "products/create",
-        "products/update",
-        "products/delete",
-        "orders/create",
-        "orders/cancelled",
-        "inventory_levels/update",
-        "refunds/create",
-    }
-)
+TOPICS = frozenset(WEBHOOK_TOPICS)
 MAX_BODY_BYTES = 1 << 20
 router = APIRouter(tags=["webhooks"])
 

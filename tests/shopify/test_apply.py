@@ -195,3 +195,16 @@ async def test_listing_counts_follow_status_and_category_changes(db: AsyncEngine
             ).all()
         )
     assert {k: v for k, v in kept.items() if v} == actual == {"Concerts": 1, "": 1}
+
+
+async def test_one_batch_keeps_what_only_its_older_payload_carried(db: AsyncEngine) -> None:
+    created = make_product(subtitle="From the create")
+    bare = {k: v for k, v in created.items() if k != "metafields"}
+    renamed = {
+        **bare,
+        "title": "Renamed",
+        "updated_at": (BASE_TIME + timedelta(hours=1)).isoformat(),
+    }
+    await load_products(db, renamed, created)  # the inbox may apply both in one batch
+    row = await event_row(db, created["id"])
+    assert (row.title, row.subtitle) == ("Renamed", "From the create")

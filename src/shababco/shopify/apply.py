@@ -39,14 +39,19 @@ SEARCH_SOURCES = (
 )
 
 
-def _newest_per_product(products: Iterable[ProductRecords]) -> list[ProductRecords]:
-    """One record per product (the newest), so one statement never touches a row twice."""
-    newest: dict[int, ProductRecords] = {}
+def _rounds(products: Iterable[ProductRecords]) -> list[list[ProductRecords]]:
+    """The records in rounds of at most one per product, oldest first.
+
+    One statement must not touch a row twice, and keeping only the newest record would lose
+    what an older one carried and the newer does not (a create's metafields, say); applying
+    them in order keeps exactly what one-by-one application would.
+    """
+    per_product: dict[int, list[ProductRecords]] = {}
     for product in products:
-        current = newest.get(product.product_id)
-        if current is None or product.updated_at >= current.updated_at:
-            newest[product.product_id] = product
-    return list(newest.values())
+        per_product.setdefault(product.product_id, []).append(product)
+    history = [sorted(records, key=lambda r: r.updated_at) for records in per_product.values()]
+    depth = max((len(records) for records in history), default=0)
+    return [[records[n] for records in history if len(records) > n] for n in range(depth)]
 
 
 def _group_by_shape(records: Iterable[Record]) -> dict[tuple[str, ...], list[Record]]:
@@ -60,7 +65,13 @@ def _group_by_shape(records: Iterable[Record]) -> dict[tuple[str, ...], list[Rec
 
 async def upsert_products(conn: AsyncConnection, products: Iterable[ProductRecords]) -> set[int]:
     """Insert or update events and their tickets; an older payload never overwrites a newer one."""
-    batch = _newest_per_product(products)
+    applied: set[int] = set()
+    for batch in _rounds(products):
+        applied |= await _upsert_round(conn, batch)
+    return applied
+
+
+async def _upsert_round(conn: AsyncConnection, batch: list[ProductRecords]) -> set[int]:
     applied: set[int] = set()
     for records in _group_by_shape(p.event for p in batch).values():
         applied |= await _upsert_events(conn, records)

@@ -8,106 +8,20 @@ identical everywhere, and Redis stopped mid-traffic: no failed read, changes sti
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
-import subprocess
-import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
 from redis.asyncio import Redis
 
-from tests.conftest import TEST_SHOP, WEBHOOK_SECRET, free_port
 from tests.factories import make_product
-from tests.services import on_ci, redis_reachable
+from tests.processes import RedisServer, ServeProcess
+from tests.services import on_ci
 from tests.webhook_client import deliver, eventually
-
-
-def _wait_until(check: Callable[[], bool], what: str, log: Path, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while not check():
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not start:\n{log.read_text()[-4000:]}")
-        time.sleep(0.05)
-
-
-class RedisServer:
-    """`redis-server` on a free port, without persistence; stopped and started at will."""
-
-    def __init__(self, binary: str) -> None:
-        self.binary, self.port = binary, free_port()
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.folder = Path(tempfile.mkdtemp(prefix="shababco-redis-"))
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        log = self.folder / "redis.log"
-        command = [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-        command += ["--appendonly", "no", "--dir", str(self.folder)]
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
-        _wait_until(lambda: redis_reachable(self.url), "redis-server", log)
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.terminate()
-            self.process.wait(10)
-            self.process = None
-
-
-class ServeProcess:
-    """`shababco serve --port P` on the test database, configured as an operator would."""
-
-    def __init__(self, database_url: str, redis_url: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.folder = Path(tempfile.mkdtemp(prefix="shababco-serve-"))
-        inherited = {k: v for k, v in os.environ.items() if not k.startswith(("CACHE_", "REDIS"))}
-        self.env = inherited | {
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SHOPIFY_WEBHOOK_SECRET": WEBHOOK_SECRET,
-            "SHOPIFY_SHOP": TEST_SHOP,
-            "SHOP_CURRENCY": "USD",
-            "LOG_LEVEL": "warning",
-        }
-        self.process: subprocess.Popen[bytes] | None = None
-
-    def start(self) -> None:
-        script = Path(sys.executable).parent / "shababco"
-        log = self.folder / "serve.log"
-        with log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [str(script), "serve", "--port", str(self.port)],
-                cwd=self.folder,  # no stray .env
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
-        _wait_until(self._healthy, f"shababco serve on port {self.port}", log)
-
-    def _healthy(self) -> bool:
-        try:
-            return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(5)
-        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

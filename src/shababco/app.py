@@ -3,29 +3,32 @@
 from __future__ import annotations
 
 import asyncio
+import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy import text
 
-from shababco import __version__
+from shababco import __version__, metrics
 from shababco.cache.asgi import CacheMiddleware
 from shababco.cache.core import ResponseCache
 from shababco.catalog.routes import router as catalog_router
 from shababco.changes import ChangeFeed
 from shababco.config import Settings, get_settings
 from shababco.db import Database, open_database
-from shababco.errors import install_error_handlers
+from shababco.errors import ApiError, install_error_handlers
 from shababco.http import dumps
+from shababco.logs import register_secrets
 from shababco.migrate import upgrade
 from shababco.shopify.client import ShopifyClient
-from shababco.shopify.inbox import InboxWorker
+from shababco.shopify.inbox import InboxWorker, backlog
 from shababco.shopify.refetch import ProductRefetcher
 from shababco.shopify.scheduled import run_reconciler
 from shababco.shopify.webhooks import router as webhooks_router
+from shababco.telemetry import TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 2.0
@@ -71,6 +74,7 @@ class BackgroundJobs:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    register_secrets(settings.secret_values())
     cache = ResponseCache(settings)
 
     @asynccontextmanager
@@ -95,11 +99,38 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.cache = cache
     app.add_middleware(CacheMiddleware, cache=cache)
+    # Added last, so outermost: cache hits are measured and carry a request id too.
+    app.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(webhooks_router)
     _add_probes(app)
+    _add_metrics(app, settings)
     return app
+
+
+def _add_metrics(app: FastAPI, settings: Settings) -> None:
+    token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
+
+    @app.get("/metrics", tags=["probes"], operation_id="metrics")
+    async def metrics_text(request: Request) -> Response:
+        """Prometheus text format: every worker's metrics, summed, and the inbox backlog."""
+        if token is not None:
+            given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
+            if not hmac.compare_digest(given, token.encode()):
+                raise ApiError(401, "unauthorized", "/metrics needs Authorization: Bearer")
+        readings = None
+        try:
+            async with asyncio.timeout(READY_TIMEOUT_SECONDS):
+                async with app.state.database.read.connect() as conn:
+                    readings = metrics.inbox_readings(**await backlog(conn))
+        except Exception as exc:
+            log.warning("inbox backlog unavailable for /metrics: %s", type(exc).__name__)
+        return Response(
+            metrics.exposition(readings),
+            media_type=metrics.CONTENT_TYPE,
+            headers={"Cache-Control": "no-store"},
+        )
 
 
 def _add_probes(app: FastAPI) -> None:

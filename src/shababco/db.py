@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import re
+import time
 import uuid
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from shababco import metrics
 from shababco.config import Settings
 from shababco.embedded import EmbeddedPostgres
+
+SQL_TOKEN = re.compile(r"\(|\)|'(?:[^']|'')*'|\"[^\"]*\"|[A-Za-z_][A-Za-z0-9_.]*")
+TABLE_KEYWORDS = frozenset({"from", "join", "into", "update"})
+CTE_NAME = re.compile(
+    r'(?:\bWITH(?:\s+RECURSIVE)?|,)\s+"?(\w+)"?\s+AS\s+(?:NOT\s+)?(?:MATERIALIZED\s+)?\(',
+    re.IGNORECASE,
+)
 
 
 def async_url(url: str) -> str:
@@ -46,7 +58,51 @@ def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEn
         from sqlalchemy.pool import NullPool
 
         options["poolclass"] = NullPool
-    return create_async_engine(async_url(url), **options)
+    engine = create_async_engine(async_url(url), **options)
+    _time_statements(engine)
+    return engine
+
+
+@lru_cache(maxsize=4096)
+def main_table(statement: str) -> str:
+    """The first table a statement names outside any parenthesis (subqueries, CTE bodies).
+
+    `SELECT … FROM (SELECT … FROM event_search …) AS page JOIN events …` is `events`, and so
+    is `WITH event AS (…) SELECT … FROM event JOIN events …`; a statement with no such table
+    (`SELECT 1`, a function call) is `other`.
+    """
+    ctes = {name.lower() for name in CTE_NAME.findall(statement)}
+    depth, expecting = 0, False
+    for part in SQL_TOKEN.findall(statement):
+        if part == "(":
+            depth += 1
+            expecting = False
+        elif part == ")":
+            depth -= 1
+        elif depth == 0:
+            word: str = part.strip('"').lower()
+            if expecting and word in ctes:
+                expecting = False
+            elif expecting and not part.startswith("'"):
+                return word.rsplit(".", 1)[-1]
+            else:
+                expecting = word in TABLE_KEYWORDS
+    return "other"
+
+
+def _time_statements(engine: AsyncEngine) -> None:
+    """Observe `db_query_time_seconds{table}` for every statement the engine runs."""
+
+    def started(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        conn.info["shababco_query_started"] = time.perf_counter()
+
+    def finished(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        began = conn.info.pop("shababco_query_started", None)
+        if began is not None:
+            metrics.query_timed(main_table(statement), time.perf_counter() - began)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", started)
+    event.listen(engine.sync_engine, "after_cursor_execute", finished)
 
 
 @dataclass

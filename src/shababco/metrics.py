@@ -1,18 +1,72 @@
 """Every Prometheus metric of the service, named once here (SPEC §9).
 
+The original plan's names:
+- `api_requests_total{endpoint,method,status}`: answered requests
+- `api_response_time_seconds{endpoint}`: time to answer (histogram), cache hits included
+- `db_query_time_seconds{table}`: time per SQL statement by its main table (histogram)
 - `cache_hits_total{tier,endpoint}`: responses served from a cache tier (`l1`, `l2`)
 - `cache_misses_total{tier,endpoint}`: lookups that found nothing fresh in a tier
-- `cache_fills_total{endpoint}`: responses computed from PostgreSQL and cached
 
-`endpoint` is the route template (`/events/{event_id}`), never the raw path.
+And ours:
+- `cache_fills_total{endpoint}`: responses computed from PostgreSQL and cached
+- `webhooks_received_total{topic,outcome}`: deliveries by answer (`accepted`, `duplicate`, or
+  the error code: `invalid_signature`, `invalid_payload`, ...); `topic` is `unknown` off the list
+- `webhooks_applied_total{topic,outcome}`: inbox rows `applied`, `failed` (will retry) or
+  `abandoned` (kept with their error after the last attempt)
+- `webhook_apply_lag_seconds{topic}`: from receipt to applied (histogram)
+- `webhook_inbox_backlog{state}` / `webhook_inbox_oldest_pending_seconds`: read from the inbox
+  at scrape time (`pending`, `abandoned`)
+- `reconcile_runs_total{outcome}`, `reconcile_repairs_total{kind}`,
+  `reconcile_duration_seconds`, `reconcile_last_success_timestamp_seconds`
+
+`endpoint` is the route template (`/events/{event_id}`), never the raw path; requests no route
+matched are `unmatched`. With several worker processes every process writes its samples under
+`PROMETHEUS_MULTIPROC_DIR` (set by `shababco serve --workers N`) and `/metrics` sums them.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterable
 from functools import cache
 
-from prometheus_client import Counter
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
 
+MULTIPROC_DIR_ENV = "PROMETHEUS_MULTIPROC_DIR"
+CONTENT_TYPE = CONTENT_TYPE_LATEST
+UNMATCHED = "unmatched"
+
+# Reads answer in milliseconds; the old architecture's seconds still land in a bucket.
+LATENCY_BUCKETS = (
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+)  # fmt: skip
+LAG_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+API_REQUESTS = Counter(
+    "api_requests_total", "Answered HTTP requests.", ["endpoint", "method", "status"]
+)
+API_RESPONSE_TIME = Histogram(
+    "api_response_time_seconds",
+    "Time to answer a request, cache hits included.",
+    ["endpoint"],
+    buckets=LATENCY_BUCKETS,
+)
+DB_QUERY_TIME = Histogram(
+    "db_query_time_seconds",
+    "Time of one SQL statement, by the table it reads or writes.",
+    ["table"],
+    buckets=LATENCY_BUCKETS,
+)
 CACHE_HITS = Counter(
     "cache_hits_total", "Responses served from a cache tier.", ["tier", "endpoint"]
 )
@@ -21,6 +75,32 @@ CACHE_MISSES = Counter(
 )
 CACHE_FILLS = Counter(
     "cache_fills_total", "Responses computed from PostgreSQL and cached.", ["endpoint"]
+)
+WEBHOOKS_RECEIVED = Counter(
+    "webhooks_received_total", "Webhook deliveries by topic and answer.", ["topic", "outcome"]
+)
+WEBHOOKS_APPLIED = Counter(
+    "webhooks_applied_total", "Stored deliveries processed by the inbox.", ["topic", "outcome"]
+)
+WEBHOOK_APPLY_LAG = Histogram(
+    "webhook_apply_lag_seconds",
+    "From a delivery's receipt to its effect committed.",
+    ["topic"],
+    buckets=LAG_BUCKETS,
+)
+RECONCILE_RUNS = Counter("reconcile_runs_total", "Reconciliation passes.", ["outcome"])
+RECONCILE_REPAIRS = Counter(
+    "reconcile_repairs_total", "What reconciliation repaired, by kind.", ["kind"]
+)
+RECONCILE_DURATION = Histogram(
+    "reconcile_duration_seconds",
+    "Duration of a reconciliation pass.",
+    buckets=(0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0),
+)
+RECONCILE_LAST_SUCCESS = Gauge(
+    "reconcile_last_success_timestamp_seconds",
+    "When the last reconciliation pass finished (Unix time).",
+    multiprocess_mode="max",
 )
 
 
@@ -39,6 +119,21 @@ def _fills(endpoint: str) -> Counter:
     return CACHE_FILLS.labels(endpoint=endpoint)
 
 
+@cache
+def _requests(endpoint: str, method: str, status: int) -> Counter:
+    return API_REQUESTS.labels(endpoint=endpoint, method=method, status=str(status))
+
+
+@cache
+def _response_time(endpoint: str) -> Histogram:
+    return API_RESPONSE_TIME.labels(endpoint=endpoint)
+
+
+@cache
+def _query_time(table: str) -> Histogram:
+    return DB_QUERY_TIME.labels(table=table)
+
+
 def cache_hit(tier: str, endpoint: str) -> None:
     _hits(tier, endpoint).inc()
 
@@ -49,3 +144,53 @@ def cache_miss(tier: str, endpoint: str) -> None:
 
 def cache_fill(endpoint: str) -> None:
     _fills(endpoint).inc()
+
+
+def request_answered(endpoint: str, method: str, status: int, seconds: float) -> None:
+    _requests(endpoint, method, status).inc()
+    _response_time(endpoint).observe(seconds)
+
+
+def query_timed(table: str, seconds: float) -> None:
+    _query_time(table).observe(seconds)
+
+
+def exposition(extra: CollectorRegistry | None = None) -> bytes:
+    """The text format of every process's metrics (summed across workers), plus `extra`."""
+    if os.environ.get(MULTIPROC_DIR_ENV):
+        registry = CollectorRegistry()
+        MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        text = generate_latest(registry)
+    else:
+        from prometheus_client import REGISTRY
+
+        text = generate_latest(REGISTRY)
+    return text + (generate_latest(extra) if extra is not None else b"")
+
+
+class _Readings(Collector):
+    """Values read at scrape time: one reading for the service, not one per process."""
+
+    def __init__(self, families: list[Metric]) -> None:
+        self._families = families
+
+    def collect(self) -> Iterable[Metric]:
+        return self._families
+
+
+def inbox_readings(
+    *, pending: int, abandoned: int, oldest_pending_seconds: float
+) -> CollectorRegistry:
+    """The inbox backlog as read from PostgreSQL, for `exposition(extra=...)`."""
+    backlog = GaugeMetricFamily(
+        "webhook_inbox_backlog", "Stored deliveries not applied yet.", labels=["state"]
+    )
+    backlog.add_metric(["pending"], pending)
+    backlog.add_metric(["abandoned"], abandoned)
+    oldest = GaugeMetricFamily(
+        "webhook_inbox_oldest_pending_seconds", "Age of the oldest pending delivery."
+    )
+    oldest.add_metric([], oldest_pending_seconds)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Readings([backlog, oldest]))
+    return registry

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from shababco import metrics
 from shababco.changes import ChangeFeed, Changes
 from shababco.errors import is_database_outage
 from shababco.shopify.apply import apply_inventory_levels, delete_products, upsert_products
@@ -112,27 +113,30 @@ class InboxWorker:
             ).all()
             if not pending:
                 return 0
-            changed = await self._apply(conn, pending)
+            changed, outcomes = await self._apply(conn, pending)
+        _count(outcomes)
         await self._changes.publish(Changes.of(changed))
         if self._refetcher is not None:
             self._refetcher.request(_updated_products(pending))
         return len(pending)
 
-    async def _apply(self, conn: AsyncConnection, pending: Sequence[Any]) -> set[int]:
+    async def _apply(
+        self, conn: AsyncConnection, pending: Sequence[Any]
+    ) -> tuple[set[int], list[Outcome]]:
+        """Apply the batch whole, else row by row; returns the changes and each row's outcome."""
         try:
             async with conn.begin_nested():
                 changed = await apply_deliveries(conn, pending, currency=self._currency)
-                await _mark(conn, [row.webhook_id for row in pending])
-                return changed
+                return changed, await _mark(conn, [row.webhook_id for row in pending])
         except Exception as exc:
             if is_database_outage(exc):
                 raise
-        changed = set()
+        changed, outcomes = set(), []
         for row in pending:
             try:
                 async with conn.begin_nested():
                     changed |= await apply_deliveries(conn, [row], currency=self._currency)
-                    await _mark(conn, [row.webhook_id])
+                    outcomes += await _mark(conn, [row.webhook_id])
             except Exception as exc:
                 if is_database_outage(exc):
                     raise
@@ -142,7 +146,9 @@ class InboxWorker:
                     .where(WebhookDelivery.webhook_id == row.webhook_id)
                     .values(attempts=WebhookDelivery.attempts + 1, last_error=str(exc)[:500])
                 )
-        return changed
+                gave_up = row.attempts + 1 >= MAX_ATTEMPTS
+                outcomes.append((row.topic, "abandoned" if gave_up else "failed", None))
+        return changed, outcomes
 
 
 def _updated_products(deliveries: Sequence[Any]) -> set[int]:
@@ -154,9 +160,41 @@ def _updated_products(deliveries: Sequence[Any]) -> set[int]:
     }
 
 
-async def _mark(conn: AsyncConnection, webhook_ids: list[str]) -> None:
-    await conn.execute(
+Outcome = tuple[str, str, float | None]  # topic, outcome, seconds from receipt to applied
+
+
+async def _mark(conn: AsyncConnection, webhook_ids: list[str]) -> list[Outcome]:
+    """Mark deliveries applied; the lag is measured on the database's clock, at this moment."""
+    lag = func.extract("epoch", func.clock_timestamp() - WebhookDelivery.received_at)
+    rows = await conn.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.webhook_id.in_(webhook_ids))
         .values(processed_at=func.now(), attempts=WebhookDelivery.attempts + 1)
+        .returning(WebhookDelivery.topic, lag)
     )
+    return [(topic, "applied", float(seconds)) for topic, seconds in rows]
+
+
+def _count(outcomes: list[Outcome]) -> None:
+    """Record a committed batch's outcomes."""
+    for topic, outcome, lag in outcomes:
+        metrics.WEBHOOKS_APPLIED.labels(topic=topic, outcome=outcome).inc()
+        if lag is not None:
+            metrics.WEBHOOK_APPLY_LAG.labels(topic=topic).observe(lag)
+
+
+async def backlog(conn: AsyncConnection) -> dict[str, Any]:
+    """Deliveries not applied yet: pending, abandoned (out of attempts), the oldest one's age."""
+    unprocessed = WebhookDelivery.processed_at.is_(None)
+    live = WebhookDelivery.attempts < MAX_ATTEMPTS
+    oldest_live = func.min(WebhookDelivery.received_at).filter(live)
+    row = (
+        await conn.execute(
+            select(
+                func.count().filter(live),
+                func.count().filter(~live),
+                func.coalesce(func.extract("epoch", func.now() - oldest_live), 0),
+            ).where(unprocessed)
+        )
+    ).one()
+    return {"pending": row[0], "abandoned": row[1], "oldest_pending_seconds": float(row[2])}

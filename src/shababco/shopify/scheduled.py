@@ -6,11 +6,13 @@ import asyncio
 import contextlib
 import logging
 import random
+import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shababco import metrics
 from shababco.changes import ChangeFeed
 from shababco.config import Settings
 from shababco.db import Database
@@ -59,6 +61,7 @@ async def run_reconciler(
         return
     async with ShopifyClient.from_settings(settings) as client:
         while not stop.is_set():
+            started = time.monotonic()
             try:
                 report = await reconcile_if_due(
                     database.write,
@@ -68,9 +71,28 @@ async def run_reconciler(
                     interval=interval,
                 )
                 if report is not None:
+                    record(report)
                     log.info("reconciliation: %s", "; ".join(report_lines(report)))
             except Exception:
+                metrics.RECONCILE_RUNS.labels(outcome="failed").inc()
+                metrics.RECONCILE_DURATION.observe(time.monotonic() - started)
                 log.exception("reconciliation failed; the next pass retries")
             # Jitter, so that processes started together do not all contend at once.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=interval * random.uniform(0.9, 1.1))
+
+
+def record(report: ReconcileReport) -> None:
+    """Count a finished pass and what it repaired."""
+    metrics.RECONCILE_RUNS.labels(outcome="ok").inc()
+    metrics.RECONCILE_DURATION.observe(report.seconds)
+    metrics.RECONCILE_LAST_SUCCESS.set(time.time())
+    repairs = {
+        "events_updated": report.events_repaired,
+        "events_added": report.events_added,
+        "events_deleted": report.events_deleted,
+        "inventory_levels": report.levels_repaired,
+        "tickets_sold": report.sold_repaired,
+    }
+    for kind, count in repairs.items():
+        metrics.RECONCILE_REPAIRS.labels(kind=kind).inc(count)

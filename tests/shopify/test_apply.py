@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shababco.catalog.models import Event, EventSearch, Ticket
+from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
 from tests.conftest import load_products
 from tests.factories import BASE_TIME, make_product, make_variant
 
@@ -208,3 +208,24 @@ async def test_one_batch_keeps_what_only_its_older_payload_carried(db: AsyncEngi
     await load_products(db, renamed, created)  # the inbox may apply both in one batch
     row = await event_row(db, created["id"])
     assert (row.title, row.subtitle) == ("Renamed", "From the create")
+
+
+async def test_the_lexicon_holds_every_lexeme_of_the_search_documents(db: AsyncEngine) -> None:
+    product = make_product(title="Café Night", body_html="<p>Free parking</p>")
+    await load_products(db, product)
+    later = {
+        **product,
+        "body_html": "<p>Valet</p>",
+        "updated_at": (BASE_TIME + timedelta(hours=1)).isoformat(),
+    }
+    await load_products(db, later)
+    async with db.connect() as conn:
+        lexemes = func.unnest(func.tsvector_to_array(EventSearch.document_vector))
+        document = set(
+            (
+                await conn.execute(select(lexemes).where(EventSearch.event_id == product["id"]))
+            ).scalars()
+        )
+        terms = set((await conn.execute(select(SearchTerm.term))).scalars())
+    assert {"cafe", "valet"} <= document <= terms
+    assert "parking" in terms  # the lexicon only grows: a superset is all searches need

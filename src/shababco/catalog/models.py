@@ -162,7 +162,8 @@ class ListingDayCount(Base):
 
 
 class SearchTerm(Base):
-    """Every word of the events' short fields: the vocabulary typos are corrected against."""
+    """Every lexeme of the search documents (kept by the writers, never pruned): what a prefix
+    expands to and the vocabulary typos are corrected against."""
 
     __tablename__ = "search_terms"
 
@@ -175,6 +176,8 @@ class SearchTerm(Base):
             postgresql_using="gist",
             postgresql_ops={"term": "gist_trgm_ops"},
         ),
+        # Byte-order ranges, whatever the database collation: `term LIKE 'pre%'` as a range.
+        Index("ix_search_terms_prefix", "term", postgresql_ops={"term": "text_pattern_ops"}),
     )
 
 

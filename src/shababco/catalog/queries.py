@@ -18,7 +18,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     literal,
     literal_column,
@@ -36,11 +35,10 @@ from shababco.catalog.models import (
     EventSearch,
     ListingCount,
     ListingDayCount,
-    SearchTerm,
     Ticket,
 )
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
-from shababco.catalog.search import query_words
+from shababco.catalog.search_sql import search_query
 
 SUMMARY_COLUMNS = (
     Event.shopify_product_id,
@@ -95,38 +93,6 @@ def _price_key(sentinel: str) -> ColumnElement[Any]:
     return func.coalesce(Event.min_price, literal_column(f"'{sentinel}'::numeric", Numeric()))
 
 
-CORRECTIONS_PER_WORD = 3
-
-
-def _corrections(word: str) -> ColumnElement[str]:
-    """` | a | b` for the known terms nearest an unknown word (typo tolerance), else ``."""
-    nearest = (
-        select(SearchTerm.term)
-        .where(SearchTerm.term.op("%")(word))
-        .order_by(SearchTerm.term.op("<->")(word))
-        .limit(CORRECTIONS_PER_WORD)
-        .subquery()
-    )
-    alternatives = select(func.string_agg(nearest.c.term, " | ")).scalar_subquery()
-    known = exists().where(SearchTerm.term == word)
-    return case((known, ""), else_=func.coalesce(" | " + alternatives, ""))
-
-
-def search_query(search: str) -> FromClause | None:
-    """A one-row CTE `q(query)`: every word as a prefix, in any of its forms or corrections."""
-    words = query_words(search)
-    if not words:
-        return None
-    parts: list[Any] = []
-    for forms in words:
-        exact = " | ".join(f"{form}:*" if len(form) > 1 else form for form in forms)
-        parts += [" & " if parts else "", f"({exact}", _corrections(forms[0]), ")"]
-    text_query = func.concat(*parts)
-    tsquery = func.to_tsquery("simple", func.shababco_unaccent(text_query))
-    # Materialized: the corrections are looked up once, and the plan stays small.
-    return select(tsquery.label("query")).cte("q").prefix_with("MATERIALIZED")
-
-
 def _relevance(query: FromClause) -> ColumnElement[Any]:
     """Title matches first (title, subtitle, category, tags, venue), then by title rank."""
     in_title = EventSearch.title_vector.op("@@")(query.c.query)
@@ -171,7 +137,7 @@ def _matching(
         source: FromClause = Event.__table__
     else:
         category, start_date = EventSearch.category, EventSearch.start_date
-        conditions = [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.query)]
+        conditions = [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.match)]
         source = EventSearch.__table__.join(query, true())
         if with_events:
             source = source.join(Event, Event.shopify_product_id == EventSearch.event_id)
@@ -198,35 +164,42 @@ def page_statement(params: EventListParams, *, with_total: bool = False) -> Sele
 
     The page is picked from the narrow source first (index-only where the indexes allow, so a
     deep offset skips index entries, not rows), then its few wide rows are joined. `with_total`
-    adds the number of matches to each row, for a search that ranks them all anyway.
+    adds the number of matches to each row, for a search that ranks them all anyway: the
+    (id, key) pairs are materialized once, then counted and sorted, so the rows kept while
+    counting are 16 bytes wide, not the vectors the key was computed from.
     """
     query = _search_cte(params.filters)
     key, key_type = sort_key(params.sort, query)
     event_id = Event.shopify_product_id if query is None else EventSearch.event_id
     needs_events = query is not None and params.sort in {Sort.TITLE, Sort.PRICE, Sort.PRICE_DESC}
     columns = [event_id.label("picked_id"), key.label("sort_key")]
-    if with_total:
-        columns.append(func.count().over().label("total"))
     picked = _matching(columns, params.filters, query, with_events=needs_events)
     if params.cursor is not None:
         value = cast(literal(params.cursor.value, Text()), key_type)
         position, after = tuple_(key, event_id), tuple_(value, literal(params.cursor.last_id))
         picked = picked.where(position < after if params.sort.descending else position > after)
-    order = (key.desc(), event_id.desc()) if params.sort.descending else (key, event_id)
-    page = picked.order_by(*order).offset(params.offset).limit(params.limit + 1).subquery()
-    final_order = (
-        (page.c.sort_key.desc(), page.c.picked_id.desc())
-        if params.sort.descending
-        else (page.c.sort_key, page.c.picked_id)
-    )
-    outer: list[Any] = [*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value")]
+    descending = params.sort.descending
+    total: list[Any] = []
     if with_total:
-        outer.append(page.c.total)
+        matches = picked.cte("matches").prefix_with("MATERIALIZED")
+        total = [select(func.count()).select_from(matches).scalar_subquery().label("total")]
+        picked = select(matches).order_by(
+            *_ordering(matches.c.sort_key, matches.c.picked_id, descending)
+        )
+    else:
+        picked = picked.order_by(*_ordering(key, event_id, descending))
+    page = picked.offset(params.offset).limit(params.limit + 1).subquery()
+    outer = [*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value"), *total]
     return (
         select(*outer)
         .select_from(page.join(Event, Event.shopify_product_id == page.c.picked_id))
-        .order_by(*final_order)
+        .order_by(*_ordering(page.c.sort_key, page.c.picked_id, descending))
     )
+
+
+def _ordering(key: Any, event_id: Any, descending: bool) -> tuple[Any, Any]:
+    """ORDER BY the sort key, then the id (the tie-breaker of every keyset)."""
+    return (key.desc(), event_id.desc()) if descending else (key, event_id)
 
 
 def count_statement(filters: EventFilters) -> Select[Any]:

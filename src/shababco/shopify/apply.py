@@ -16,6 +16,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    literal_column,
     select,
     update,
 )
@@ -234,10 +235,9 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
     ).all()
     if not rows:
         return
-    values, terms = [], set()
+    values = []
     for row in rows:
         title = search_document(_short_fields(row))
-        terms.update(title.split())
         document = f"{title} {search_document([row.description_text])}"
         values.append(
             {
@@ -258,10 +258,16 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
         set_={name: insertion.excluded[name] for name in vectors},
     )
     await conn.execute(statement, values)
-    if terms:
-        await conn.execute(
-            insert(SearchTerm).on_conflict_do_nothing(), [{"term": t} for t in sorted(terms)]
-        )
+    # The lexicon must hold every indexed lexeme: searches expand prefixes to its terms.
+    lexemes = (
+        select(func.unnest(func.tsvector_to_array(EventSearch.document_vector)))
+        .where(in_ids(EventSearch.event_id, (row.shopify_product_id for row in rows)))
+        .distinct()
+        .order_by(literal_column("1"))  # in key order, so concurrent writers cannot deadlock
+    )
+    await conn.execute(
+        insert(SearchTerm).from_select([SearchTerm.term], lexemes).on_conflict_do_nothing()
+    )
 
 
 def _vector(parameter: str) -> ColumnElement[Any]:

@@ -1,0 +1,95 @@
+"""The tsqueries of a search, built in SQL from the lexicon (`search_terms`) in one CTE.
+
+Each query word is a prefix, in any of its forms (catalog.search), or a typo correction. The
+search needs two equivalent queries: `query`, the prefixes themselves, for ranking exactly as
+PostgreSQL ranks prefixes; and `match`, for the GIN index, where each prefix is replaced by the
+lexicon terms it begins. The index intersects exact entries by skipping through their postings,
+but collects every posting of a prefix first: "summer:* & desert:*" reads two 17k-event lists,
+"summer & desert" only what they share. Both match the same events because the writers keep
+every indexed lexeme in the lexicon.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import FromClause, Text, and_, case, exists, func, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from shababco.catalog.models import SearchTerm
+from shababco.catalog.search import query_words
+
+CORRECTIONS_PER_WORD = 3
+# Beyond this many terms a prefix stays a prefix: one range scan of the index beats as many
+# entry lookups, and a prefix that common rarely narrows anything.
+EXPANSION_LIMIT = 32
+
+
+def _lexeme(form: str) -> ColumnElement[str]:
+    """A query form as to_tsquery indexes it: unaccented, lower case."""
+    return func.lower(func.shababco_unaccent(literal(form, Text())))
+
+
+def _begins_with(form: str) -> ColumnElement[bool]:
+    """Terms that begin with the form: a byte-order range, indexed whatever the collation."""
+    lexeme = _lexeme(form)
+    following = func.concat(func.left(lexeme, -1), func.chr(func.ascii(func.right(lexeme, 1)) + 1))
+    return and_(SearchTerm.term.op("~>=~")(lexeme), SearchTerm.term.op("~<~")(following))
+
+
+def _alternatives(terms: Any) -> ColumnElement[str]:
+    return func.string_agg(func.quote_literal(terms), " | ")
+
+
+def _corrections(forms: list[str]) -> ColumnElement[str]:
+    """` | a | b` for the terms nearest a word none of whose forms is a term (typo tolerance)."""
+    word = forms[0]
+    nearest = (
+        select(SearchTerm.term)
+        .where(SearchTerm.term.op("%")(word))
+        .order_by(SearchTerm.term.op("<->")(word))
+        .limit(CORRECTIONS_PER_WORD)
+        .subquery()
+    )
+    alternatives = select(_alternatives(nearest.c.term)).scalar_subquery()
+    known = or_(*(exists().where(SearchTerm.term == _lexeme(form)) for form in forms))
+    return case((known, ""), else_=func.coalesce(" | " + alternatives, ""))
+
+
+def _expanded(form: str) -> ColumnElement[str] | str:
+    """The terms a prefix form begins, OR-ed; the prefix itself if it begins none or too many."""
+    if len(form) == 1:
+        return form
+    terms = select(SearchTerm.term).where(_begins_with(form)).limit(EXPANSION_LIMIT + 1).subquery()
+    listed = case((func.count() <= EXPANSION_LIMIT, _alternatives(terms.c.term)))
+    return func.coalesce(select(listed).scalar_subquery(), f"{form}:*")
+
+
+def _tsquery(parts: list[Any]) -> ColumnElement[Any]:
+    return func.to_tsquery("simple", func.shababco_unaccent(func.concat(*parts)))
+
+
+def search_query(search: str) -> FromClause | None:
+    """A one-row CTE `q(query, match)` for the search, or None if it has no words."""
+    words = query_words(search)
+    if not words:
+        return None
+    # Materialized apart: each word's corrections are looked up once for both queries.
+    corrections = (
+        select(*(_corrections(forms).label(f"word_{n}") for n, forms in enumerate(words)))
+        .cte("corrections")
+        .prefix_with("MATERIALIZED")
+    )
+    ranked: list[Any] = []
+    matched: list[Any] = []
+    for n, forms in enumerate(words):
+        join = " & " if n else ""
+        prefixes = " | ".join(f"{form}:*" if len(form) > 1 else form for form in forms)
+        ranked += [join, f"({prefixes}", corrections.c[f"word_{n}"], ")"]
+        matched += [join, "("]
+        for index, form in enumerate(forms):
+            matched += [" | " if index else "", _expanded(form)]
+        matched += [corrections.c[f"word_{n}"], ")"]
+    queries = select(_tsquery(ranked).label("query"), _tsquery(matched).label("match"))
+    # Materialized: the lookups run once, and the plan stays small.
+    return queries.select_from(corrections).cte("q").prefix_with("MATERIALIZED")

@@ -1,0 +1,82 @@
+"""Searches match through the lexicon exactly as their prefixes would (SPEC §3)."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+from sqlalchemy import select, true
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shababco.catalog import queries
+from shababco.catalog.models import EventSearch
+from shababco.catalog.params import EventFilters, EventListParams, Sort
+from shababco.catalog.search_sql import EXPANSION_LIMIT, search_query
+from tests.conftest import load_products
+from tests.factories import BASE_TIME, make_product
+
+# More words behind "zo" than a prefix expands to, a few Arabic ones, and accented ones.
+NAMES = [f"zo{a}{b}" for a in "abcdefg" for b in "klmnpr"][: EXPANSION_LIMIT + 10]
+WORDS = [*NAMES, "الحفلة", "حفلات", "مهرجان", "café", "cafeteria", "parking", "park"]
+
+
+def sentence(rng: random.Random, count: int) -> str:
+    return " ".join(rng.choice(WORDS) for _ in range(count))
+
+
+async def matching_ids(conn: AsyncConnection, search: str) -> set[int]:
+    """The events the search's prefix query matches, read without the lexicon or the index."""
+    q = search_query(search)
+    assert q is not None
+    rows = await conn.execute(
+        select(EventSearch.event_id)
+        .select_from(EventSearch.__table__.join(q, true()))
+        .where(EventSearch.listed, EventSearch.document_vector.op("@@")(q.c.query))
+    )
+    return set(rows.scalars())
+
+
+async def listed_ids(conn: AsyncConnection, search: str) -> tuple[set[int], int]:
+    params = EventListParams(filters=EventFilters(search=search), sort=Sort.RELEVANCE, limit=100)
+    page = await queries.list_events(conn, params)
+    return {row.shopify_product_id for row in page.rows}, page.total
+
+
+async def test_matches_equal_the_prefix_query_after_any_changes(db: AsyncEngine) -> None:
+    rng = random.Random(5)
+    products = [
+        make_product(
+            title=sentence(rng, 2),
+            subtitle=sentence(rng, 1),
+            body_html=f"<p>{sentence(rng, 4)}</p>",
+            status=rng.choice(["active", "active", "active", "draft"]),
+        )
+        for _ in range(90)
+    ]
+    await load_products(db, *products)
+    later = (BASE_TIME + timedelta(hours=1)).isoformat()
+    # Words only in descriptions, beginning like known ones: the lexicon must learn them.
+    changed = [
+        {**p, "updated_at": later, "body_html": f"<p>{sentence(rng, 2)} {NAMES[n % 3]}x{n}</p>"}
+        for n, p in enumerate(products[:30])
+    ]
+    await load_products(db, *changed)
+    searches = ["zo", "zob", "zocl", "حفل", "بالحفلة", "cafe", "café park", *NAMES[:3], "zoakx1"]
+    searches += [" ".join(rng.sample(["zo", "zoa", "park", "حفل", "caf"], 2)) for _ in range(12)]
+    async with db.connect() as conn:
+        for search in searches:
+            expected = await matching_ids(conn, search)
+            assert await listed_ids(conn, search) == (expected, len(expected)), search
+            assert await conn.scalar(queries.count_statement(EventFilters(search=search))) == len(
+                expected
+            )
+
+
+async def test_a_word_with_a_known_form_is_not_corrected(db: AsyncEngine) -> None:
+    oud = make_product(title="أمسية العود", category=None, tags="")
+    swim = make_product(title="ليلة بالعوم", category=None, tags="")  # trigram-near "بالعود"
+    await load_products(db, oud, swim)
+    async with db.connect() as conn:
+        # "بالعود" is not a term, but its stem "عود" is: a prefixed word, not a misspelt one.
+        assert (await listed_ids(conn, "بالعود"))[0] == {oud["id"]}
+        assert oud["id"] in (await listed_ids(conn, "العوذ"))[0]  # misspelt: corrected

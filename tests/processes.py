@@ -81,7 +81,13 @@ class ServeProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
-        wait_until(self._healthy, f"shababco serve on port {self.port}", log)
+        try:
+            # Each spawned worker imports the app anew: slow on a busy two-core machine.
+            seconds = 30 + 30 * (self.workers - 1)
+            wait_until(self._healthy, f"shababco serve on port {self.port}", log, seconds)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def _healthy(self) -> bool:
         try:

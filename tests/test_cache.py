@@ -129,6 +129,7 @@ async def test_second_read_is_an_l1_hit_with_the_same_bytes(client: httpx.AsyncC
     await deliver(client, "products/create", product)
     url = f"/events/{product['id']}"
     await eventually(lambda: _status(client, url, 200))
+    await asyncio.sleep(0.6)  # the change log is followed past the creation: no late eviction
     first, second = await client.get(url), await client.get(url)
     assert second.headers["x-cache"] == "l1"
     assert first.content == second.content and first.headers["etag"] == second.headers["etag"]

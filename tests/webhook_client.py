@@ -13,8 +13,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shababco.cache.changelog import CacheChange
 from tests.conftest import TEST_SHOP, WEBHOOK_SECRET
+
+# How long a test waits for a change to show through a cache. Far below every TTL the cache tests
+# run with (300 s and more), so only invalidation can make it show; how fast it shows is measured
+# by bench/cache_bench.py, never by a test on a machine other loads share.
+VISIBLE_WITHIN = 15.0
 
 
 def sign(body: bytes, secret: str = WEBHOOK_SECRET) -> str:
@@ -57,3 +65,23 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 5.0) 
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.02)
+
+
+async def followed_past(engine: AsyncEngine, event_id: int, *clients: httpx.AsyncClient) -> None:
+    """Wait until the change log records a change of `event_id` and every process's cache has
+    followed the log past it (`/ready`'s `change_log_seq`): no late eviction can follow."""
+
+    async def recorded() -> int | None:
+        async with engine.connect() as conn:
+            touched = CacheChange.event_ids.contains([event_id])
+            newest = await conn.scalar(select(func.max(CacheChange.seq)).where(touched))
+        return None if newest is None else int(newest)
+
+    async def followed() -> bool:
+        seq = await recorded()
+        if seq is None:
+            return False
+        positions = [(await client.get("/ready")).json()["change_log_seq"] for client in clients]
+        return bool(min(positions) >= seq)
+
+    await eventually(followed, within=VISIBLE_WITHIN)

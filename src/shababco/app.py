@@ -155,6 +155,8 @@ def _add_probes(app: FastAPI) -> None:
             "status": "ready" if db_status == "ok" else "unavailable",
             "database": db_status,
             "cache": app.state.cache.status,
+            # The change-log position this process's cache has followed to: compare processes.
+            "change_log_seq": app.state.cache.generations.horizon,
         }
         return Response(
             dumps(body),

@@ -128,7 +128,7 @@ async def test_throttled_at_http_200_then_recovers_at_restore_rate(
         await asyncio.sleep(wait + 0.1)
         recovered = await gql(client, query)
         assert "errors" not in recovered, recovered
-        assert time.monotonic() - started < 3
+        assert time.monotonic() - started < 10  # no further waiting for the bucket
     finally:
         await client.put(
             "/_simulator/throttle",

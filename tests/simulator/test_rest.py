@@ -29,7 +29,7 @@ def test_link_pagination_walks_every_product_once(slow_simulator: SimulatorProce
         while url:
             started = time.monotonic()
             response = http.get(url)
-            assert 0.2 <= time.monotonic() - started < 1.0  # the injected 2-3 s, scaled down
+            assert 0.2 <= time.monotonic() - started < 2.0  # the injected 2-3 s, scaled down
             assert response.status_code == 200
             assert re.fullmatch(r"\d+/40", response.headers["X-Shopify-Shop-Api-Call-Limit"])
             products = response.json()["products"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
-from sqlalchemy import select, true
+from sqlalchemy import select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shababco.catalog import queries
@@ -80,3 +80,13 @@ async def test_a_word_with_a_known_form_is_not_corrected(db: AsyncEngine) -> Non
         # "بالعود" is not a term, but its stem "عود" is: a prefixed word, not a misspelt one.
         assert (await listed_ids(conn, "بالعود"))[0] == {oud["id"]}
         assert oud["id"] in (await listed_ids(conn, "العوذ"))[0]  # misspelt: corrected
+
+
+async def test_the_search_index_has_no_pending_list(db: AsyncEngine) -> None:
+    """Entries a search would scan one by one until vacuum merges them (migration 0005)."""
+    async with db.connect() as conn:
+        index = "ix_event_search_document_vector"
+        options = await conn.scalar(
+            text("SELECT reloptions FROM pg_class WHERE relname = :index"), {"index": index}
+        )
+    assert options == ["fastupdate=off"]

@@ -136,6 +136,8 @@ class EventSearch(Base):
             "document_vector",
             postgresql_using="gin",
             postgresql_where=text("listed"),
+            # No pending list: reads never scan unmerged entries (migration 0005).
+            postgresql_with={"fastupdate": "off"},
         ),
     )
 

@@ -135,11 +135,10 @@ async def explain_all(engine: AsyncEngine) -> tuple[str, list[str]]:
         raw = (await conn.get_raw_connection()).driver_connection
         assert raw is not None
         for name, statement in explained_statements(random.Random(1)).items():
-            compiled = statement.compile(
-                dialect=dialect, compile_kwargs={"render_postcompile": True}
-            )
-            params = [compiled.params[key] for key in compiled.positiontup or ()]
-            rows = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + str(compiled), *params)
+            # The SQL and positional values asyncpg gets, IN lists expanded.
+            expanded = statement.compile(dialect=dialect).construct_expanded_state()
+            sql, params = expanded.statement, expanded.positional_parameters
+            rows = await raw.fetch("EXPLAIN (ANALYZE, BUFFERS) " + sql, *params)
             plan = "\n".join(row[0] for row in rows)
             report.append(f"== {name}\n{plan}\n")
             if re.search(r"Seq Scan on (events|tickets|event_search)\b", plan):

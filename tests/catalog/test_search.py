@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shababco.catalog import queries
 from shababco.catalog.models import EventSearch
 from shababco.catalog.params import EventFilters, EventListParams, Sort
-from shababco.catalog.search_sql import EXPANSION_LIMIT, search_query
+from shababco.catalog.search_sql import EXPANSION_LIMIT, search_cte, search_values
 from tests.conftest import load_products
 from tests.factories import BASE_TIME, make_product
 
@@ -26,12 +26,15 @@ def sentence(rng: random.Random, count: int) -> str:
 
 async def matching_ids(conn: AsyncConnection, search: str) -> set[int]:
     """The events the search's prefix query matches, read without the lexicon or the index."""
-    q = search_query(search)
-    assert q is not None
+    found = search_values(search)
+    assert found is not None
+    shape, values = found
+    q = search_cte(shape)
     rows = await conn.execute(
         select(EventSearch.event_id)
         .select_from(EventSearch.__table__.join(q, true()))
-        .where(EventSearch.listed, EventSearch.document_vector.op("@@")(q.c.query))
+        .where(EventSearch.listed, EventSearch.document_vector.op("@@")(q.c.query)),
+        values,
     )
     return set(rows.scalars())
 
@@ -90,3 +93,21 @@ async def test_the_search_index_has_no_pending_list(db: AsyncEngine) -> None:
             text("SELECT reloptions FROM pg_class WHERE relname = :index"), {"index": index}
         )
     assert options == ["fastupdate=off"]
+
+
+def test_searches_of_one_shape_share_one_statement() -> None:
+    """Built once per shape (words and forms), values bound per request: no per-request build."""
+
+    def query(search: str, page: int = 1) -> tuple[object, dict[str, object]]:
+        filters = EventFilters(search=search, categories=("Concerts",))
+        params = EventListParams(filters=filters, sort=Sort.RELEVANCE, page=page)
+        return queries.page_query(params, with_total=True)
+
+    night, night_values = query("night owl")
+    day, day_values = query("day fest", page=3)
+    assert night is day
+    assert night_values["w0_0"] == "night" and day_values["w1_0"] == "fest"
+    assert day_values["offset"] == 40 and day_values["categories"] == ["Concerts"]
+    arabic, _ = query("بالحفلة owl")  # more forms: another shape
+    single, _ = query("a owl")  # a single letter matches exactly: another shape
+    assert len({id(night), id(arabic), id(single)}) == 3

@@ -5,17 +5,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Float,
     FromClause,
+    Integer,
     Numeric,
     Row,
     Select,
     SQLColumnExpression,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -38,7 +42,7 @@ from shababco.catalog.models import (
     Ticket,
 )
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
-from shababco.catalog.search_sql import search_query
+from shababco.catalog.search_sql import SearchShape, search_cte, search_values
 
 SUMMARY_COLUMNS = (
     Event.shopify_product_id,
@@ -119,14 +123,59 @@ def sort_key(sort: Sort, query: FromClause | None) -> tuple[ColumnElement[Any], 
     return _relevance(query), Float()
 
 
-def _search_cte(filters: EventFilters) -> FromClause | None:
-    return search_query(filters.search) if filters.search else None
+@dataclass(frozen=True)
+class _FilterShape:
+    """What a filtered statement depends on besides its values: built once per shape."""
+
+    search: SearchShape | None = None
+    categories: bool = False
+    after: bool = False
+    before: bool = False
+
+
+@dataclass(frozen=True)
+class _PageShape:
+    filters: _FilterShape
+    sort: Sort
+    cursor: bool
+    with_total: bool
+
+
+Values = dict[str, Any]
+STATEMENT_SHAPES = 512  # kept per process; a search's shape is its words' form counts
+TIMESTAMPTZ = TIMESTAMP(timezone=True)
+
+
+def _filter_shape(filters: EventFilters) -> tuple[_FilterShape, Values]:
+    values: Values = {}
+    search = search_values(filters.search) if filters.search else None
+    if search is not None:
+        values.update(search[1])
+    if filters.categories:
+        values["categories"] = list(filters.categories)
+    if filters.starts_after is not None:
+        values["starts_after"] = filters.starts_after
+    if filters.starts_before is not None:
+        values["starts_before"] = filters.starts_before
+    shape = _FilterShape(
+        search=search[0] if search is not None else None,
+        categories=bool(filters.categories),
+        after=filters.starts_after is not None,
+        before=filters.starts_before is not None,
+    )
+    return shape, values
 
 
 def _matching(
-    columns: list[Any], filters: EventFilters, query: FromClause | None, *, with_events: bool
+    columns: list[Any],
+    query: FromClause | None,
+    *,
+    with_events: bool,
+    categories: Any = None,
+    after: Any = None,
+    before: Any = None,
 ) -> Select[Any]:
-    """SELECT columns FROM the listed events matching the filters.
+    """SELECT columns FROM the listed events matching the filters (bound parameters or values).
 
     With a search the narrow `event_search` rows are the source, joined to `events` only when
     a column of it is needed (a title or price sort); without, `events` and its indexes.
@@ -141,15 +190,29 @@ def _matching(
         source = EventSearch.__table__.join(query, true())
         if with_events:
             source = source.join(Event, Event.shopify_product_id == EventSearch.event_id)
-    if filters.categories:
-        conditions.append(category.in_(filters.categories))
+    if categories is not None:
+        conditions.append(category.in_(categories))
     start = Event.start_key if query is None else _start_key("infinity", start_date)
-    if filters.starts_after is not None:
+    if after is not None:
         # "< infinity" rather than "start_date IS NOT NULL": the indexes carry only the key.
-        conditions += [start >= filters.starts_after, start < _start_key("infinity", None)]
-    if filters.starts_before is not None:
-        conditions.append(start < filters.starts_before)
+        conditions += [start >= after, start < _start_key("infinity", None)]
+    if before is not None:
+        conditions.append(start < before)
     return select(*columns).select_from(source).where(*conditions)
+
+
+def _matching_shape(
+    columns: list[Any], shape: _FilterShape, query: FromClause | None, *, with_events: bool
+) -> Select[Any]:
+    """`_matching` with a bound parameter for each filter the shape has."""
+    return _matching(
+        columns,
+        query,
+        with_events=with_events,
+        categories=bindparam("categories", expanding=True) if shape.categories else None,
+        after=bindparam("starts_after", type_=TIMESTAMPTZ) if shape.after else None,
+        before=bindparam("starts_before", type_=TIMESTAMPTZ) if shape.before else None,
+    )
 
 
 @dataclass(frozen=True)
@@ -159,7 +222,24 @@ class EventPage:
     next_cursor: Cursor | None
 
 
+def page_query(params: EventListParams, *, with_total: bool = False) -> tuple[Select[Any], Values]:
+    """The page statement of this request's shape (built once) and the values it runs with."""
+    filters, values = _filter_shape(params.filters)
+    shape = _PageShape(filters, params.sort, params.cursor is not None, with_total)
+    values |= {"offset": params.offset, "limit": params.limit + 1}
+    if params.cursor is not None:
+        values |= {"cursor_value": params.cursor.value, "cursor_id": params.cursor.last_id}
+    return _page_statement(shape), values
+
+
 def page_statement(params: EventListParams, *, with_total: bool = False) -> Select[Any]:
+    """The page statement with its values bound in: for EXPLAIN and tests."""
+    statement, values = page_query(params, with_total=with_total)
+    return statement.params(values)
+
+
+@lru_cache(maxsize=STATEMENT_SHAPES)
+def _page_statement(shape: _PageShape) -> Select[Any]:
     """One page of listed events (limit + 1 rows, to know whether another page follows).
 
     The page is picked from the narrow source first (index-only where the indexes allow, so a
@@ -168,19 +248,20 @@ def page_statement(params: EventListParams, *, with_total: bool = False) -> Sele
     (id, key) pairs are materialized once, then counted and sorted, so the rows kept while
     counting are 16 bytes wide, not the vectors the key was computed from.
     """
-    query = _search_cte(params.filters)
-    key, key_type = sort_key(params.sort, query)
+    query = search_cte(shape.filters.search) if shape.filters.search else None
+    key, key_type = sort_key(shape.sort, query)
     event_id = Event.shopify_product_id if query is None else EventSearch.event_id
-    needs_events = query is not None and params.sort in {Sort.TITLE, Sort.PRICE, Sort.PRICE_DESC}
+    needs_events = query is not None and shape.sort in {Sort.TITLE, Sort.PRICE, Sort.PRICE_DESC}
     columns = [event_id.label("picked_id"), key.label("sort_key")]
-    picked = _matching(columns, params.filters, query, with_events=needs_events)
-    if params.cursor is not None:
-        value = cast(literal(params.cursor.value, Text()), key_type)
-        position, after = tuple_(key, event_id), tuple_(value, literal(params.cursor.last_id))
-        picked = picked.where(position < after if params.sort.descending else position > after)
-    descending = params.sort.descending
+    picked = _matching_shape(columns, shape.filters, query, with_events=needs_events)
+    descending = shape.sort.descending
+    if shape.cursor:
+        value = cast(bindparam("cursor_value", type_=Text()), key_type)
+        last_id = bindparam("cursor_id", type_=BigInteger())
+        position, after = tuple_(key, event_id), tuple_(value, last_id)
+        picked = picked.where(position < after if descending else position > after)
     total: list[Any] = []
-    if with_total:
+    if shape.with_total:
         matches = picked.cte("matches").prefix_with("MATERIALIZED")
         total = [select(func.count()).select_from(matches).scalar_subquery().label("total")]
         picked = select(matches).order_by(
@@ -188,7 +269,8 @@ def page_statement(params: EventListParams, *, with_total: bool = False) -> Sele
         )
     else:
         picked = picked.order_by(*_ordering(key, event_id, descending))
-    page = picked.offset(params.offset).limit(params.limit + 1).subquery()
+    offset, limit = bindparam("offset", type_=Integer()), bindparam("limit", type_=Integer())
+    page = picked.offset(offset).limit(limit).subquery()
     outer = [*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value"), *total]
     return (
         select(*outer)
@@ -202,16 +284,29 @@ def _ordering(key: Any, event_id: Any, descending: bool) -> tuple[Any, Any]:
     return (key.desc(), event_id.desc()) if descending else (key, event_id)
 
 
+def count_query(filters: EventFilters) -> tuple[Select[Any], Values]:
+    """The statement counting the matches, and its values."""
+    if filters.search is None and (filters.starts_after or filters.starts_before):
+        return _dated_count(filters), {}
+    shape, values = _filter_shape(filters)
+    return _count_statement(shape), values
+
+
 def count_statement(filters: EventFilters) -> Select[Any]:
+    """The count statement with its values bound in: for EXPLAIN and tests."""
+    statement, values = count_query(filters)
+    return statement.params(values) if values else statement
+
+
+@lru_cache(maxsize=STATEMENT_SHAPES)
+def _count_statement(shape: _FilterShape) -> Select[Any]:
     """The number of matches, from the trigger-kept counts wherever a search does not filter."""
-    if filters.search is not None:
-        return _matching([func.count()], filters, _search_cte(filters), with_events=False)
-    if filters.starts_after is None and filters.starts_before is None:
-        counted = select(func.coalesce(func.sum(ListingCount.listed), 0))
-        if filters.categories:
-            counted = counted.where(ListingCount.category.in_(filters.categories))
-        return counted
-    return _dated_count(filters)
+    if shape.search is not None:
+        return _matching_shape([func.count()], shape, search_cte(shape.search), with_events=False)
+    counted = select(func.coalesce(func.sum(ListingCount.listed), 0))
+    if shape.categories:
+        counted = counted.where(ListingCount.category.in_(bindparam("categories", expanding=True)))
+    return counted
 
 
 def _dated_count(filters: EventFilters) -> Select[Any]:
@@ -220,7 +315,7 @@ def _dated_count(filters: EventFilters) -> Select[Any]:
     after_day = after.astimezone(UTC).date() if after else None
     before_day = before.astimezone(UTC).date() if before else None
     if after_day and before_day and (before_day - after_day).days < 2:
-        return _matching([func.count()], filters, None, with_events=False)
+        return _counted(filters)
     days = select(func.coalesce(func.sum(ListingDayCount.listed), 0)).where(
         func.isfinite(ListingDayCount.day)
     )
@@ -236,8 +331,20 @@ def _dated_count(filters: EventFilters) -> Select[Any]:
         edges.append(replace(filters, starts_after=_midnight(before_day), starts_before=before))
     total: ColumnElement[Any] = days.scalar_subquery()
     for edge in edges:
-        total = total + _matching([func.count()], edge, None, with_events=False).scalar_subquery()
+        total = total + _counted(edge).scalar_subquery()
     return select(total)
+
+
+def _counted(filters: EventFilters) -> Select[Any]:
+    """A direct count of the listed events matching filters without a search."""
+    return _matching(
+        [func.count()],
+        None,
+        with_events=False,
+        categories=filters.categories or None,
+        after=filters.starts_after,
+        before=filters.starts_before,
+    )
 
 
 def _midnight(day: date) -> datetime:
@@ -248,11 +355,11 @@ async def list_events(conn: AsyncConnection, params: EventListParams) -> EventPa
     """One page of listed events, the total matching, and the cursor of the next page."""
     # A first search page counts its matches while ranking them: one statement instead of two.
     with_total = params.filters.search is not None and params.cursor is None
-    rows = (await conn.execute(page_statement(params, with_total=with_total))).all()
+    rows = (await conn.execute(*page_query(params, with_total=with_total))).all()
     if with_total and rows:
         total = rows[0].total
     else:
-        total = (await conn.execute(count_statement(params.filters))).scalar()
+        total = (await conn.execute(*count_query(params.filters))).scalar()
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]

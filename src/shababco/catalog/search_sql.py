@@ -11,9 +11,21 @@ every indexed lexeme in the lexicon.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import FromClause, Text, and_, case, exists, func, literal, or_, select
+from sqlalchemy import (
+    BindParameter,
+    FromClause,
+    Text,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.sql.elements import ColumnElement
 
 from shababco.catalog.models import SearchTerm
@@ -25,12 +37,38 @@ CORRECTIONS_PER_WORD = 3
 EXPANSION_LIMIT = 32
 
 
-def _lexeme(form: str) -> ColumnElement[str]:
+@dataclass(frozen=True)
+class SearchShape:
+    """What the statement of a search depends on besides its values: for each word, for each of
+    its forms, whether the form is a single letter (matched exactly, never as a prefix)."""
+
+    words: tuple[tuple[bool, ...], ...]
+
+
+def search_values(search: str) -> tuple[SearchShape, dict[str, str]] | None:
+    """The shape of a search and the values of its bound forms (`w{word}_{form}`)."""
+    words = query_words(search)
+    if not words:
+        return None
+    shape = SearchShape(tuple(tuple(len(form) == 1 for form in forms) for forms in words))
+    values = {_name(n, i): form for n, forms in enumerate(words) for i, form in enumerate(forms)}
+    return shape, values
+
+
+def _name(word: int, form: int) -> str:
+    return f"w{word}_{form}"
+
+
+def _form(word: int, form: int) -> BindParameter[str]:
+    return bindparam(_name(word, form), type_=Text())
+
+
+def _lexeme(form: BindParameter[str]) -> ColumnElement[str]:
     """A query form as to_tsquery indexes it: unaccented, lower case."""
-    return func.lower(func.shababco_unaccent(literal(form, Text())))
+    return func.lower(func.shababco_unaccent(form))
 
 
-def _begins_with(form: str) -> ColumnElement[bool]:
+def _begins_with(form: BindParameter[str]) -> ColumnElement[bool]:
     """Terms that begin with the form: a byte-order range, indexed whatever the collation."""
     lexeme = _lexeme(form)
     following = func.concat(func.left(lexeme, -1), func.chr(func.ascii(func.right(lexeme, 1)) + 1))
@@ -41,7 +79,7 @@ def _alternatives(terms: Any) -> ColumnElement[str]:
     return func.string_agg(func.quote_literal(terms), " | ")
 
 
-def _corrections(forms: list[str]) -> ColumnElement[str]:
+def _corrections(forms: list[BindParameter[str]]) -> ColumnElement[str]:
     """` | a | b` for the terms nearest a word none of whose forms is a term (typo tolerance)."""
     word = forms[0]
     nearest = (
@@ -56,24 +94,22 @@ def _corrections(forms: list[str]) -> ColumnElement[str]:
     return case((known, ""), else_=func.coalesce(" | " + alternatives, ""))
 
 
-def _expanded(form: str) -> ColumnElement[str] | str:
+def _expanded(form: BindParameter[str], single: bool) -> ColumnElement[str] | BindParameter[str]:
     """The terms a prefix form begins, OR-ed; the prefix itself if it begins none or too many."""
-    if len(form) == 1:
+    if single:
         return form
     terms = select(SearchTerm.term).where(_begins_with(form)).limit(EXPANSION_LIMIT + 1).subquery()
     listed = case((func.count() <= EXPANSION_LIMIT, _alternatives(terms.c.term)))
-    return func.coalesce(select(listed).scalar_subquery(), f"{form}:*")
+    return func.coalesce(select(listed).scalar_subquery(), func.concat(form, ":*"))
 
 
 def _tsquery(parts: list[Any]) -> ColumnElement[Any]:
     return func.to_tsquery("simple", func.shababco_unaccent(func.concat(*parts)))
 
 
-def search_query(search: str) -> FromClause | None:
-    """A one-row CTE `q(query, match)` for the search, or None if it has no words."""
-    words = query_words(search)
-    if not words:
-        return None
+def search_cte(shape: SearchShape) -> FromClause:
+    """A one-row CTE `q(query, match)` for searches of this shape; values bound at execution."""
+    words = [[_form(n, i) for i in range(len(forms))] for n, forms in enumerate(shape.words)]
     # Materialized apart: each word's corrections are looked up once for both queries.
     corrections = (
         select(*(_corrections(forms).label(f"word_{n}") for n, forms in enumerate(words)))
@@ -84,11 +120,12 @@ def search_query(search: str) -> FromClause | None:
     matched: list[Any] = []
     for n, forms in enumerate(words):
         join = " & " if n else ""
-        prefixes = " | ".join(f"{form}:*" if len(form) > 1 else form for form in forms)
-        ranked += [join, f"({prefixes}", corrections.c[f"word_{n}"], ")"]
+        ranked += [join, "("]
         matched += [join, "("]
-        for index, form in enumerate(forms):
-            matched += [" | " if index else "", _expanded(form)]
+        for index, (form, single) in enumerate(zip(forms, shape.words[n], strict=True)):
+            ranked += [" | " if index else "", form, "" if single else ":*"]
+            matched += [" | " if index else "", _expanded(form, single)]
+        ranked += [corrections.c[f"word_{n}"], ")"]
         matched += [corrections.c[f"word_{n}"], ")"]
     queries = select(_tsquery(ranked).label("query"), _tsquery(matched).label("match"))
     # Materialized: the lookups run once, and the plan stays small.

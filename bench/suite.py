@@ -132,8 +132,9 @@ def measure_old(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                     "OLD_API_ACCESS_TOKEN": token,
                     "PYTHONPATH": str(ROOT),
                 }
-                with started(uvicorn("bench.old_api:app"), old_env, "/health") as old:
+                with running(uvicorn("bench.old_api:app"), old_env, "/health") as (old, api):
                     samples = asyncio.run(load_old(old, paths, users, args.old_window))
+                    api.kill()  # its abandoned requests would retry 429s through a graceful stop
             figures = old_figures(samples)
             results.setdefault(read, {})[str(users)] = figures
             print(f"old {read} @ {users}: {figures}", flush=True)

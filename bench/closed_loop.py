@@ -18,10 +18,14 @@ Send = Callable[[str], Awaitable[int]]  # GET a path, answer its status (0: no a
 
 @dataclass(frozen=True)
 class Percentile:
-    """A latency in ms; `lower_bound` when the true value is only known to be at least this."""
+    """A latency in ms; `lower_bound` when the true value is only known to be at least this.
+
+    `upper_ms` bounds it from above (every censored request taking forever), None when unbounded.
+    """
 
     ms: float
     lower_bound: bool
+    upper_ms: float | None = None
 
 
 @dataclass
@@ -43,7 +47,10 @@ def censored_percentile(samples: Samples, fraction: float) -> Percentile:
     if not ranked:
         return Percentile(math.nan, False)
     rank = min(len(ranked) - 1, max(0, math.ceil(fraction * len(ranked)) - 1))
-    return Percentile(ranked[rank][0], any(censored for _, censored in ranked[: rank + 1]))
+    completed = sorted(samples.completed_ms)
+    upper = completed[rank] if rank < len(completed) else None
+    lower, censored_before = ranked[rank][0], any(c for _, c in ranked[: rank + 1])
+    return Percentile(lower, censored_before, upper if censored_before else lower)
 
 
 async def _user(

@@ -107,8 +107,10 @@ def old_figures(samples: Samples) -> dict[str, Any]:
     return {
         "p50_ms": round(p50.ms, 1),
         "p50_lower_bound": p50.lower_bound,
+        "p50_upper_ms": None if p50.upper_ms is None else round(p50.upper_ms, 1),
         "p99_ms": round(p99.ms, 1),
         "p99_lower_bound": p99.lower_bound,
+        "p99_upper_ms": None if p99.upper_ms is None else round(p99.upper_ms, 1),
         "completed": len(samples.completed_ms),
         "censored": len(samples.censored_ms),
         "errors": samples.errors,

@@ -6,22 +6,23 @@ from bench.closed_loop import Percentile, Samples, censored_percentile, closed_l
 
 def test_percentile_without_censoring_is_exact() -> None:
     samples = Samples(completed_ms=[float(n) for n in range(1, 101)])
-    assert censored_percentile(samples, 0.5) == Percentile(50.0, False)
-    assert censored_percentile(samples, 0.99) == Percentile(99.0, False)
+    assert censored_percentile(samples, 0.5) == Percentile(50.0, False, 50.0)
+    assert censored_percentile(samples, 0.99) == Percentile(99.0, False, 99.0)
 
 
 def test_censored_sample_above_the_percentile_leaves_it_exact() -> None:
     samples = Samples(completed_ms=[10.0, 20.0, 30.0], censored_ms=[5000.0])
-    assert censored_percentile(samples, 0.5) == Percentile(20.0, False)
-    assert censored_percentile(samples, 0.99) == Percentile(5000.0, True)
+    assert censored_percentile(samples, 0.5) == Percentile(20.0, False, 20.0)
+    assert censored_percentile(samples, 0.99) == Percentile(5000.0, True, None)
 
 
 def test_censored_sample_at_or_below_the_percentile_makes_a_lower_bound() -> None:
     # Most users never got an answer: the median is only known to be at least their wait.
     samples = Samples(completed_ms=[2500.0, 2600.0], censored_ms=[31_200.0, 31_200.0, 31_200.0])
-    assert censored_percentile(samples, 0.5) == Percentile(31_200.0, True)
+    assert censored_percentile(samples, 0.5) == Percentile(31_200.0, True, None)
+    # A request cut short early may have taken any time: the median lies between 900 and 1000.
     early = Samples(completed_ms=[900.0, 1000.0, 1100.0], censored_ms=[400.0])
-    assert censored_percentile(early, 0.5) == Percentile(900.0, True)
+    assert censored_percentile(early, 0.5) == Percentile(900.0, True, 1000.0)
 
 
 def test_no_samples_is_nan() -> None:

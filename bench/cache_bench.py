@@ -173,13 +173,23 @@ def wrk(
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Latency Distribution" not in output:
         print(output, flush=True)
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """wrk's summary: req/s, p50/p99 in ms (NaN when absent), socket errors, non-2xx answers."""
+    # wrk pads a one-letter unit with a space: `1.20s ` but `4.83ms`.
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    done = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
+    if done and done[1] == "0":
+        percentiles = {}  # wrk prints a zero latency when nothing was answered
     return {
         "rps": float(re.findall(r"Requests/sec:\s+([\d.]+)", output)[0]),
+        "requests": float(done[1]) if done else float("nan"),
         "p50_ms": milliseconds(percentiles.get("50")),
         "p99_ms": milliseconds(percentiles.get("99")),
         "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,

@@ -49,6 +49,7 @@ RESULTS = ROOT / "bench" / "results"
 SHOPIFY = str(Path(sys.executable).parent / "shababco")
 CELL_TIMEOUT_S = 30  # wrk: a slower answer counts as a timeout, not a latency
 DETAIL_IDS = 1000
+SETTLE_TIMEOUT_S = 300
 
 
 def ensure_binary(name: str, package: str) -> None:
@@ -166,6 +167,11 @@ def warm_up(base: str, paths: list[str]) -> None:
             client.get(path)
 
 
+def settle(base: str, path: str) -> None:
+    """Wait out the requests wrk left queued: a slow server still owes them when wrk stops."""
+    httpx.get(base + path, timeout=SETTLE_TIMEOUT_S)
+
+
 def measure_config(
     args: argparse.Namespace, env: dict[str, str], scripts: dict[str, Path], warm: list[str]
 ) -> dict[str, Any]:
@@ -176,12 +182,14 @@ def measure_config(
         for read in args.reads:
             for users in args.users:
                 figures = run_wrk(base + "/", users, args.seconds, scripts[read], CELL_TIMEOUT_S)
+                settle(base, "/events")
                 results["reads"].setdefault(read, {})[str(users)] = figures
                 print(f"  {read} @ {users}: {figures}", flush=True)
         results["rss_after_closed_loop_mb"] = vm_rss_mb(process.pid)
         fixed = run_wrk(
             base + "/", args.fixed_connections, args.fixed_seconds, scripts["fixed"], 10
         )
+        settle(base, "/events")
         results["fixed_rate"] = fixed
         print(f"  fixed rate: {fixed}", flush=True)
         results["rss_mb"] = vm_rss_mb(process.pid)

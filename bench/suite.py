@@ -46,7 +46,7 @@ from shababco.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SHOPIFY = str(Path(sys.executable).parent / "shababco")
+SHABABCO = str(Path(sys.executable).parent / "shababco")
 CELL_TIMEOUT_S = 30  # wrk: a slower answer counts as a timeout, not a latency
 DETAIL_IDS = 1000
 SETTLE_TIMEOUT_S = 300
@@ -121,7 +121,7 @@ def old_figures(samples: Samples) -> dict[str, Any]:
 def measure_old(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
     """Per read and user count, a fresh store (empty bucket) and a fresh old API."""
     token, webhook_secret = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-    simulator = [SHOPIFY, "simulator", "--port", "{port}", "--latency", "2-3"]
+    simulator = [SHABABCO, "simulator", "--port", "{port}", "--latency", "2-3"]
     simulator += ["--seed-events", "200", "--access-token", token]
     simulator += ["--webhook-secret", webhook_secret]
     env = {k: v for k, v in os.environ.items() if not k.startswith("SHOPIFY_")}

@@ -103,18 +103,31 @@ def wait_for(url: str, process: subprocess.Popen[bytes], seconds: float = 30) ->
 
 
 @contextmanager
-def started(command: list[str], env: dict[str, str], probe: str) -> Iterator[str]:
-    """Run a server until the block ends; yields its base URL."""
+def running(
+    command: list[str], env: dict[str, str], probe: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run a server until the block ends; yields its base URL and its process."""
     port = free_port()
     argv = [part.replace("{port}", str(port)) for part in command]
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
     try:
         wait_for(base + probe, process)
-        yield base
+        yield base, process
     finally:
         process.terminate()
-        process.wait(15)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+@contextmanager
+def started(command: list[str], env: dict[str, str], probe: str) -> Iterator[str]:
+    """Run a server until the block ends; yields its base URL."""
+    with running(command, env, probe) as (base, _):
+        yield base
 
 
 def uvicorn(app: str) -> list[str]:
@@ -147,19 +160,36 @@ def milliseconds(text: str | None) -> float:
     return float(match[1]) * UNITS[match[2]] if match else float("nan")
 
 
-def wrk(url: str, connections: int, seconds: int) -> dict[str, float]:
-    """Throughput and latency percentiles of `url` under `connections` keep-alive connections."""
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", url]
+def wrk(
+    url: str, connections: int, seconds: int, script: Path | None = None, timeout: int = 2
+) -> dict[str, float]:
+    """Throughput and latency percentiles of `url` under `connections` keep-alive connections.
+
+    `script` is a wrk Lua script (the paths it rotates, its pacing); `timeout` in seconds is how
+    long a response may take before wrk counts it as a timeout instead of a latency.
+    """
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout}s"]
+    command += ["--latency", *(["-s", str(script)] if script else []), url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Latency Distribution" not in output:
         print(output, flush=True)
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", output, re.MULTILINE))
+    return parse_wrk(output)
+
+
+def parse_wrk(output: str) -> dict[str, float]:
+    """wrk's summary: req/s, p50/p99 in ms (NaN when absent), socket errors, non-2xx answers."""
+    # wrk pads a one-letter unit with a space: `1.20s ` but `4.83ms`.
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", output, re.MULTILINE))
     errors = re.search(
         r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
     )
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    done = re.search(r"^\s*(\d+) requests in", output, re.MULTILINE)
+    if done and done[1] == "0":
+        percentiles = {}  # wrk prints a zero latency when nothing was answered
     return {
         "rps": float(re.findall(r"Requests/sec:\s+([\d.]+)", output)[0]),
+        "requests": float(done[1]) if done else float("nan"),
         "p50_ms": milliseconds(percentiles.get("50")),
         "p99_ms": milliseconds(percentiles.get("99")),
         "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,

@@ -63,6 +63,8 @@ def serve(
             log_config=logging_config(settings.log_level, settings.log_format),
             access_log=False,  # ours carries the route template and the request id
             proxy_headers=False,
+            timeout_keep_alive=settings.http_keepalive_seconds,
+            backlog=settings.http_backlog,
             # A spawned worker re-imports the whole CLI before it can answer the supervisor's
             # ping: on a busy host that takes over uvicorn's 5 s, and it kills healthy workers.
             timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,

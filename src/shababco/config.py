@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     cache_l1_max_bytes: int = Field(32 * 2**20, ge=0)
     # Seconds between reconciliation passes run by `serve` (leader only); 0 turns them off.
     reconcile_interval_seconds: int = Field(300, ge=0)
+    # Idle keep-alive connections stay open longer than common load balancers' 60 s, so the
+    # balancer, not the API, closes them (no race on a reused connection).
+    http_keepalive_seconds: int = Field(75, ge=1, le=3600)
+    # Pending connections the kernel queues before accept: a burst of connects is not dropped.
+    http_backlog: int = Field(4096, ge=1, le=65535)
 
     @field_validator(
         "database_url", "database_read_url", "redis_url", "shopify_shop", "shopify_shop_domain"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import re
 from collections.abc import AsyncIterator, Iterator
@@ -14,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shababco import heap
 from shababco.config import Settings
 from shababco.db import main_table
 from shababco.shopify.reconcile import ReconcileReport
@@ -242,3 +244,9 @@ async def test_dashboard_shows_only_metrics_the_service_exports(
     }
     assert plan <= used
     assert used <= exported, f"not exported: {used - exported}"
+
+
+def test_a_started_app_freezes_its_start_up_heap(live_api: LiveServer) -> None:
+    """Full collections walking start-up objects paused the loop for 200-450 ms (shababco.heap)."""
+    assert gc.get_freeze_count() > 10_000
+    assert gc.get_threshold()[0] == heap.YOUNG_THRESHOLD

@@ -12,7 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from sqlalchemy import text
 
-from shababco import __version__, metrics
+from shababco import __version__, heap, metrics
 from shababco.cache.asgi import CacheMiddleware
 from shababco.cache.core import ResponseCache
 from shababco.catalog.routes import router as catalog_router
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await cache.start(database.read, changes)
         jobs = BackgroundJobs(settings, database, changes)
         app.state.inbox = jobs.inbox
+        heap.settle()
         try:
             yield
         finally:

@@ -103,6 +103,12 @@ async def load_old(base: str, paths: list[str], users: int, seconds: float) -> S
         return await closed_loop(send, lambda: next(rotation), users, seconds)
 
 
+def old_window(base_seconds: float, users: int) -> float:
+    """The old API answers 2 requests/s whatever the users: a window of at least users / 10 s
+    lets a fifth of them be answered once, so the censored p50 bounds more than the window."""
+    return max(base_seconds, users / 10)
+
+
 def old_figures(samples: Samples) -> dict[str, Any]:
     p50, p99 = censored_percentile(samples, 0.5), censored_percentile(samples, 0.99)
     return {
@@ -136,7 +142,8 @@ def measure_old(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
                     "PYTHONPATH": str(ROOT),
                 }
                 with running(uvicorn("bench.old_api:app"), old_env, "/health") as (old, api):
-                    samples = asyncio.run(load_old(old, paths, users, args.old_window))
+                    window = old_window(args.old_window, users)
+                    samples = asyncio.run(load_old(old, paths, users, window))
                     api.kill()  # its abandoned requests would retry 429s through a graceful stop
             figures = old_figures(samples)
             results.setdefault(read, {})[str(users)] = figures

@@ -2,6 +2,7 @@ import asyncio
 import math
 
 from bench.closed_loop import Percentile, Samples, censored_percentile, closed_loop
+from bench.suite import old_window
 
 
 def test_percentile_without_censoring_is_exact() -> None:
@@ -53,3 +54,8 @@ async def test_closed_loop_counts_error_answers_apart() -> None:
     samples = await closed_loop(send, lambda: "/x", users=1, seconds=0.1)
     assert samples.errors >= 3
     assert samples.completed_ms == []
+
+
+def test_the_old_window_grows_with_the_users() -> None:
+    assert old_window(30, 10) == 30 and old_window(30, 100) == 30
+    assert old_window(30, 1000) == 100

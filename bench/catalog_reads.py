@@ -1,12 +1,15 @@
 """Uncached read latency at 100k events / 500k tickets, and the query plans behind it (issue 2).
 
-    .venv/bin/python -m bench.catalog_reads [--events 100000] [--requests 400]
+    .venv/bin/python -m bench.catalog_reads [--events 100000] [--requests 400] [--reference SRC]
 
 Loads generated products through the real normalizer and upsert into a database of its own
 (`shababco_bench` on DATABASE_URL's server, or the local server), checks with EXPLAIN that no
 read scans a table sequentially, then times sequential HTTP requests against `shababco serve`
 (one worker, no cache) on a real socket. Writes bench/results/catalog_reads.{md,json} and
-bench/results/catalog_explain.txt.
+bench/results/catalog_explain.txt. With `--reference SRC` (another checkout's `src/`, e.g. of
+the last commit on main: `git worktree add /tmp/old <commit>`) the same requests also run against
+a server importing that code, right after, and the report gives each p50/p95 as a ratio to it:
+the machine's speed drifts between runs, a ratio in one run does not.
 """
 
 from __future__ import annotations
@@ -242,10 +245,11 @@ def measure(base: str, count: int, requests: int, titles: list[str]) -> dict[str
     return results
 
 
-def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
-    # The response cache off: these are the uncached figures.
+def start_server(url: str, port: int, source: Path | None = None) -> subprocess.Popen[bytes]:
+    """`shababco serve` without its cache; importing `source` (a `src/` folder) when given."""
     env = {
         **os.environ,
+        **({"PYTHONPATH": str(source)} if source else {}),
         "DATABASE_URL": url,
         "REDIS_URL": "",
         "CACHE_TTL_LIST": "0",
@@ -278,6 +282,7 @@ def write_results(summary: dict[str, Any], explain: str) -> None:
     command = (
         f".venv/bin/python -m bench.catalog_reads --events {summary['events']}"
         f" --requests {summary['requests']}"
+        + (f" --reference {summary['reference']['source']}" if summary.get("reference") else "")
     )
     seq_scans = ", ".join(summary["seq_scans"]) or "none"
     load_text = f"{load:.0f} s ({summary['events'] / load:,.0f} events/s)" if load else "reused"
@@ -294,7 +299,7 @@ over loopback (client time: includes HTTP, JSON and both SQL statements).
 
 EXPLAIN ANALYZE of every read: `catalog_explain.txt`; sequential scans: {seq_scans}.
 Load through normalize + upsert: {load_text}.
-"""
+{reference_table(summary)}"""
     )
 
 
@@ -311,20 +316,50 @@ async def prepare(url: str, count: int) -> tuple[float | None, str, list[str], l
     return seconds, explain, offenders, titles
 
 
+def timed(
+    url: str, args: argparse.Namespace, titles: list[str], source: Path | None
+) -> dict[str, dict[str, float]]:
+    server = start_server(url, args.port, source)
+    try:
+        return measure(f"http://127.0.0.1:{args.port}", args.events, args.requests, titles)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def reference_table(summary: dict[str, Any]) -> str:
+    """Each read's p50 and p95 against the reference server's, measured in the same run."""
+    reference = summary.get("reference")
+    if not reference:
+        return ""
+    rows = []
+    for name, ours in summary["latency"].items():
+        theirs = reference["latency"].get(name)
+        if theirs is None:
+            continue
+        rows.append(
+            f"| {name} | {theirs['p50_ms']} | {theirs['p95_ms']} | "
+            f"{ours['p50_ms'] / theirs['p50_ms']:.2f}× | {ours['p95_ms'] / theirs['p95_ms']:.2f}× |"
+        )
+    return (
+        f"\nThe same requests, right after, against a server importing `{reference['source']}`"
+        " (the reference), and this code's figures as a ratio of its (below 1: faster):\n\n"
+        "| read | reference p50 ms | reference p95 ms | p50 ratio | p95 ratio |\n"
+        "|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--reference", type=Path, help="a src/ folder to compare against")
     args = parser.parse_args()
     url = bench_url()
     seconds, explain, offenders, titles = asyncio.run(prepare(url, args.events))
-    server = start_server(url, args.port)
-    try:
-        latency = measure(f"http://127.0.0.1:{args.port}", args.events, args.requests, titles)
-    finally:
-        server.terminate()
-        server.wait(10)
+    latency = timed(url, args, titles, None)
+    reference = timed(url, args, titles, args.reference) if args.reference else None
     summary = {
         "events": args.events,
         "tickets": args.events * 5,
@@ -334,6 +369,9 @@ def main() -> None:
         "load_seconds": seconds,
         "seq_scans": offenders,
         "latency": latency,
+        "reference": None
+        if reference is None
+        else {"source": str(args.reference), "latency": reference},
     }
     write_results(summary, explain)
     print(json.dumps(summary, indent=2))

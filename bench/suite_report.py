@@ -6,6 +6,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from bench.targets import target_row
+
 TARGET_RATIO = 300.0
 TARGET_FIXED_P99_MS = 50.0
 TARGET_RSS_MB = 150.0
@@ -29,10 +31,6 @@ def ratio(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any] | N
     return {"value": round(value, 1), "lower_bound": bool(old["p50_lower_bound"])}
 
 
-def _target(name: str, measured: str, margin: str, met: bool) -> dict[str, Any]:
-    return {"target": name, "measured": measured, "margin": margin, "met": met}
-
-
 def suite_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Every SPEC §11 target this suite measures, met or not, with the measured figure."""
     found = []
@@ -46,7 +44,7 @@ def suite_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
         if cells:
             worst, where = min(cells, key=lambda cell: cell[0]["value"])
             found.append(
-                _target(
+                target_row(
                     f"≥ {TARGET_RATIO:.0f}× lower p50 than the old architecture ({config}, "
                     f"{len(cells)} cells)",
                     f"lowest {format_ratio(worst)} at {where}",
@@ -65,7 +63,7 @@ def suite_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
         errors = figures["socket_errors"] + figures["non_2xx"]
         p99 = figures["p99_ms"]
         found.append(
-            _target(
+            target_row(
                 f"{fixed['connections']:,} connections at {fixed['rate']:,.0f} req/s: "
                 f"p99 ≤ {TARGET_FIXED_P99_MS:.0f} ms, zero errors ({config})",
                 f"p99 {format_ms(p99)}, {errors} errors, {figures['rps']:,.0f} req/s",
@@ -77,7 +75,7 @@ def suite_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
     # catalog's size. 10,000 open connections add their buffers (reported, not judged).
     for config, rss in summary["rss_after_closed_loop_mb"].items():
         found.append(
-            _target(
+            target_row(
                 f"RSS per API process ≤ {TARGET_RSS_MB:.0f} MB ({config}, "
                 f"{summary['events_in_database']:,} events, after 1,000 users)",
                 f"{rss} MB",

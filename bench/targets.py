@@ -2,8 +2,9 @@
 
     .venv/bin/python -m bench.targets
 
-Reads bench/results/{cache,catalog_reads,webhooks,sync,simulator,suite}.json (whatever is
-there) and writes bench/targets.md: target, measured, margin, met / NOT met, and the source file.
+Reads bench/results/{cache,catalog_reads,webhooks,sync,suite}.json (the simulator's own figures
+have no SPEC target) and writes bench/targets.md: target, measured, margin, met / NOT met, and
+the source file.
 bench.suite runs it at its end.
 """
 
@@ -19,16 +20,21 @@ RESULTS = ROOT / "bench" / "results"
 Row = dict[str, Any]
 
 
-def _row(target: str, measured: str, margin: str, met: bool) -> Row:
+def target_row(target: str, measured: str, margin: str, met: bool) -> Row:
+    """One target: what was measured, how far from the limit, and whether it is met."""
     return {"target": target, "measured": measured, "margin": margin, "met": met}
 
 
 def _at_most(target: str, value: float, limit: float, unit: str) -> Row:
-    return _row(target, f"{value:g} {unit}", f"{value / limit:.2f}× the limit", value <= limit)
+    return target_row(
+        target, f"{value:g} {unit}", f"{value / limit:.2f}× the limit", value <= limit
+    )
 
 
 def _at_least(target: str, value: float, floor: float, unit: str) -> Row:
-    return _row(target, f"{value:g} {unit}", f"{value / floor:.2f}× the floor", value >= floor)
+    return target_row(
+        target, f"{value:g} {unit}", f"{value / floor:.2f}× the floor", value >= floor
+    )
 
 
 def cache_targets(data: dict[str, Any]) -> list[Row]:
@@ -93,16 +99,11 @@ def suite_targets(data: dict[str, Any]) -> list[Row]:
     return list(data["targets"])
 
 
-def simulator_targets(data: dict[str, Any]) -> list[Row]:
-    return []  # the simulator's own figures: SPEC §11 sets it no target
-
-
 SOURCES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "cache.json": cache_targets,
     "catalog_reads.json": catalog_targets,
     "webhooks.json": webhook_targets,
     "sync.json": sync_targets,
-    "simulator.json": simulator_targets,
     "suite.json": suite_targets,
 }
 
@@ -113,13 +114,14 @@ def collect(results: Path) -> list[Row]:
     for name, extract in SOURCES.items():
         path = results / name
         if not path.exists():
-            if extract is not simulator_targets:
-                rows.append(_row(f"(targets of {name})", "not run", "—", False) | {"source": name})
+            rows.append(
+                target_row(f"(targets of {name})", "not run", "—", False) | {"source": name}
+            )
             continue
         try:
             found = extract(json.loads(path.read_text()))
         except (KeyError, TypeError, ValueError) as error:
-            found = [_row(f"(targets of {name})", f"unreadable: {error!r}", "—", False)]
+            found = [target_row(f"(targets of {name})", f"unreadable: {error!r}", "—", False)]
         rows += [row | {"source": name} for row in found]
     return rows
 

@@ -155,6 +155,15 @@ def live_api(settings: Settings) -> Iterator[LiveServer]:
         yield server
 
 
+@pytest.fixture(scope="module")
+def cached_api(settings: Settings) -> Iterator[LiveServer]:
+    """The app with its response cache on at the default TTLs and no Redis: L1 plus the change
+    log (the shared `live_api` runs with its cache off). One per module that asks for it."""
+    update = {"cache_ttl_list": 300, "cache_ttl_detail": 600, "redis_url": None}
+    with LiveServer(settings.model_copy(update=update)) as server:
+        yield server
+
+
 @pytest.fixture
 async def api(live_api: LiveServer, db: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live_api.url, timeout=10) as client:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -22,7 +22,6 @@ from shababco.cache.store import (
     make_entry,
 )
 from shababco.changes import ChangeFeed, Changes
-from shababco.config import Settings
 from tests.conftest import LiveServer, load_products
 from tests.factories import make_product
 from tests.webhook_client import VISIBLE_WITHIN, deliver, eventually, followed_past
@@ -106,14 +105,6 @@ def test_shared_values_round_trip() -> None:
     assert back is not None
     assert (back.body, back.etag, back.event_id, back.stamp) == (entry.body, entry.etag, 5, 3)
     assert decode_shared(key, b"garbage", 60) is None
-
-
-@pytest.fixture(scope="module")
-def cached_api(settings: Settings) -> Iterator[LiveServer]:
-    """A server with the default TTLs and no Redis: L1 plus the change log only."""
-    update = {"cache_ttl_list": 300, "cache_ttl_detail": 600, "redis_url": None}
-    with LiveServer(settings.model_copy(update=update)) as server:
-        yield server
 
 
 @pytest.fixture

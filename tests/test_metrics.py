@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -47,14 +47,6 @@ async def scrape(client: httpx.AsyncClient) -> Samples:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
     return parse(response.text)
-
-
-@pytest.fixture(scope="module")
-def cached_api(settings: Settings) -> Iterator[LiveServer]:
-    """The app with its response cache on (the shared test server runs with it off)."""
-    cached = settings.model_copy(update={"cache_ttl_list": 300, "cache_ttl_detail": 600})
-    with LiveServer(cached) as server:
-        yield server
 
 
 @pytest.fixture

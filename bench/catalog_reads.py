@@ -5,11 +5,13 @@
 Loads generated products through the real normalizer and upsert into a database of its own
 (`shababco_bench` on DATABASE_URL's server, or the local server), checks with EXPLAIN that no
 read scans a table sequentially, then times sequential HTTP requests against `shababco serve`
-(one worker, no cache) on a real socket. Writes bench/results/catalog_reads.{md,json} and
+(one worker, no cache) on a real socket, through a lean client (bench.lean_client) so that the
+time is the server's rather than httpx's. Writes bench/results/catalog_reads.{md,json} and
 bench/results/catalog_explain.txt. With `--reference SRC` (another checkout's `src/`, e.g. of
-the last commit on main: `git worktree add /tmp/old <commit>`) the same requests also run against
-a server importing that code, right after, and the report gives each p50/p95 as a ratio to it:
-the machine's speed drifts between runs, a ratio in one run does not.
+the last commit on main: `git worktree add /tmp/old <commit>`) a second server importing that
+code runs beside this one, every request goes to both in turn, and the report gives each
+p50/p95 as a ratio to it: this VM's speed drifts by 2× within minutes, and interleaving the
+two servers' requests makes the drift fall on both alike.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy import Select, func, select, text
@@ -36,6 +39,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.catalog_data import AR_WORDS, CATEGORIES, EN_WORDS, products
+from bench.lean_client import LeanClient
 from shababco.catalog import queries
 from shababco.catalog.models import Event
 from shababco.catalog.params import EventFilters, EventListParams, Sort
@@ -209,39 +213,55 @@ def _figures(samples: list[float]) -> dict[str, float]:
     }
 
 
-def measure(base: str, count: int, requests: int, titles: list[str]) -> dict[str, dict[str, float]]:
-    """Per read: latency figures; searches also split by how many events they match."""
+def _split_search(samples: list[tuple[float, int]]) -> dict[str, dict[str, float]]:
+    """Search figures apart for narrow and broad searches (by the number of matches)."""
+    groups = {
+        f"search, ≤ {BROAD_SEARCH:,} matches": [ms for ms, n in samples if n <= BROAD_SEARCH],
+        f"search, > {BROAD_SEARCH:,} matches": [ms for ms, n in samples if n > BROAD_SEARCH],
+    }
+    return {label: _figures(chosen) for label, chosen in groups.items() if chosen}
+
+
+def _timed_get(client: LeanClient, path: str, read: str) -> tuple[float, int]:
+    """Milliseconds for one 200 answer, and the page's total (0 for tickets)."""
+    started = time.perf_counter()
+    status, body = client.get(quote(path, safe="/?=&"))
+    elapsed = (time.perf_counter() - started) * 1000
+    if status != 200:
+        raise RuntimeError(f"{path} answered {status}: {body!r}")
+    return elapsed, json.loads(body).get("total", 0) if read != "tickets" else 0
+
+
+def measure(
+    ports: list[int], count: int, requests: int, titles: list[str]
+) -> list[dict[str, dict[str, float]]]:
+    """Per server, per read: latency figures; searches also split by how many events they match.
+
+    Every path goes to each server in turn, the first alternating, so a machine whose speed
+    drifts during the run slows every server alike.
+    """
     rng = random.Random(42)
-    results = {}
-    with httpx.Client(base_url=base, timeout=30) as client:
-        for name, make_path in scenarios(count, titles).items():
+    results: list[dict[str, dict[str, float]]] = [{} for _ in ports]
+    clients = [LeanClient("127.0.0.1", port) for port in ports]
+    try:
+        for read, make_path in scenarios(count, titles).items():
             for _ in range(20):
-                client.get(make_path(rng))
-            samples: list[tuple[float, int]] = []
-            for _ in range(requests):
                 path = make_path(rng)
-                started = time.perf_counter()
-                response = client.get(path)
-                elapsed = (time.perf_counter() - started) * 1000
-                if response.status_code != 200:
-                    raise RuntimeError(f"{path} answered {response.status_code}: {response.text}")
-                samples.append(
-                    (elapsed, response.json().get("total", 0) if name != "tickets" else 0)
-                )
-            results[name] = _figures([ms for ms, _ in samples])
-            if name == "search":
-                for label, chosen in (
-                    (
-                        f"search, ≤ {BROAD_SEARCH:,} matches",
-                        [ms for ms, n in samples if n <= BROAD_SEARCH],
-                    ),
-                    (
-                        f"search, > {BROAD_SEARCH:,} matches",
-                        [ms for ms, n in samples if n > BROAD_SEARCH],
-                    ),
-                ):
-                    if chosen:
-                        results[label] = _figures(chosen)
+                for client in clients:
+                    client.get(quote(path, safe="/?=&"))
+            samples: list[list[tuple[float, int]]] = [[] for _ in ports]
+            for turn in range(requests):
+                path = make_path(rng)
+                order = range(len(ports)) if turn % 2 == 0 else reversed(range(len(ports)))
+                for index in order:
+                    samples[index].append(_timed_get(clients[index], path, read))
+            for index, taken in enumerate(samples):
+                results[index][read] = _figures([ms for ms, _ in taken])
+                if read == "search":
+                    results[index] |= _split_search(taken)
+    finally:
+        for client in clients:
+            client.close()
     return results
 
 
@@ -291,7 +311,8 @@ def write_results(summary: dict[str, Any], explain: str) -> None:
 
 Command: `{command}`
 Machine: {summary["machine"]}. One `shababco serve` worker, no cache, sequential HTTP requests
-over loopback (client time: includes HTTP, JSON and both SQL statements).
+over loopback through a lean keep-alive client (client time: includes HTTP, JSON and both SQL
+statements, not httpx's own overhead).
 
 | read | p50 ms | p95 ms | p99 ms | p95 ≤ {TARGET_P95_MS:g} ms | requests |
 |---|---|---|---|---|---|
@@ -317,14 +338,20 @@ async def prepare(url: str, count: int) -> tuple[float | None, str, list[str], l
 
 
 def timed(
-    url: str, args: argparse.Namespace, titles: list[str], source: Path | None
-) -> dict[str, dict[str, float]]:
-    server = start_server(url, args.port, source)
+    url: str, args: argparse.Namespace, titles: list[str]
+) -> list[dict[str, dict[str, float]]]:
+    """This code's figures, then the reference's when one is given, measured side by side."""
+    sources: list[Path | None] = [None] + ([args.reference] if args.reference else [])
+    ports = [args.port + index for index in range(len(sources))]
+    servers = []
     try:
-        return measure(f"http://127.0.0.1:{args.port}", args.events, args.requests, titles)
+        for port, source in zip(ports, sources, strict=True):
+            servers.append(start_server(url, port, source))
+        return measure(ports, args.events, args.requests, titles)
     finally:
-        server.terminate()
-        server.wait(10)
+        for server in servers:
+            server.terminate()
+            server.wait(10)
 
 
 def reference_table(summary: dict[str, Any]) -> str:
@@ -342,7 +369,7 @@ def reference_table(summary: dict[str, Any]) -> str:
             f"{ours['p50_ms'] / theirs['p50_ms']:.2f}× | {ours['p95_ms'] / theirs['p95_ms']:.2f}× |"
         )
     return (
-        f"\nThe same requests, right after, against a server importing `{reference['source']}`"
+        f"\nThe same requests, each sent in turn to a server importing `{reference['source']}`"
         " (the reference), and this code's figures as a ratio of its (below 1: faster):\n\n"
         "| read | reference p50 ms | reference p95 ms | p50 ratio | p95 ratio |\n"
         "|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
@@ -358,8 +385,7 @@ def main() -> None:
     args = parser.parse_args()
     url = bench_url()
     seconds, explain, offenders, titles = asyncio.run(prepare(url, args.events))
-    latency = timed(url, args, titles, None)
-    reference = timed(url, args, titles, args.reference) if args.reference else None
+    latency, *reference = timed(url, args, titles)
     summary = {
         "events": args.events,
         "tickets": args.events * 5,
@@ -369,9 +395,9 @@ def main() -> None:
         "load_seconds": seconds,
         "seq_scans": offenders,
         "latency": latency,
-        "reference": None
-        if reference is None
-        else {"source": str(args.reference), "latency": reference},
+        "reference": {"source": str(args.reference), "latency": reference[0]}
+        if reference
+        else None,
     }
     write_results(summary, explain)
     print(json.dumps(summary, indent=2))

@@ -8,13 +8,14 @@ its values costs microseconds, and a reused statement also skips the compiled ca
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Date,
     Float,
     FromClause,
     Integer,
@@ -291,9 +292,9 @@ def _ordering(key: Any, event_id: Any, descending: bool) -> tuple[Any, Any]:
 
 def count_query(filters: EventFilters) -> tuple[Select[Any], Values]:
     """The statement counting the matches, and its values."""
-    if filters.search is None and (filters.starts_after or filters.starts_before):
-        return _dated_count(filters), {}
     shape, values = _filter_shape(filters)
+    if shape.search is None and (shape.after or shape.before):
+        return _dated_count_query(filters, shape, values)
     return _count_statement(shape), values
 
 
@@ -306,49 +307,63 @@ def count_statement(filters: EventFilters) -> Select[Any]:
 @lru_cache(maxsize=STATEMENT_SHAPES)
 def _count_statement(shape: _FilterShape) -> Select[Any]:
     """The number of matches, from the trigger-kept counts wherever a search does not filter."""
-    if shape.search is not None:
-        return _matching_shape([func.count()], shape, search_cte(shape.search), with_events=False)
+    if shape.search is not None or shape.after or shape.before:
+        query = search_cte(shape.search) if shape.search is not None else None
+        return _matching_shape([func.count()], shape, query, with_events=False)
     counted = select(func.coalesce(func.sum(ListingCount.listed), 0))
     if shape.categories:
         counted = counted.where(ListingCount.category.in_(bindparam("categories", expanding=True)))
     return counted
 
 
-def _dated_count(filters: EventFilters) -> Select[Any]:
-    """Whole UTC days summed from listing_day_counts, the partial first and last day counted."""
+def _dated_count_query(
+    filters: EventFilters, shape: _FilterShape, values: Values
+) -> tuple[Select[Any], Values]:
+    """Whole UTC days summed from listing_day_counts, the partial first and last day counted
+    directly; a window of under two days is counted directly."""
     after, before = filters.starts_after, filters.starts_before
     after_day = after.astimezone(UTC).date() if after else None
     before_day = before.astimezone(UTC).date() if before else None
     if after_day and before_day and (before_day - after_day).days < 2:
-        return _counted(filters)
+        return _count_statement(shape), values
+    if after_day is not None:
+        values |= {"after_day": after_day, "after_edge": _midnight(after_day + timedelta(days=1))}
+    if before_day is not None:
+        values |= {"before_day": before_day, "before_edge": _midnight(before_day)}
+    return _dated_count_statement(shape), values
+
+
+@lru_cache(maxsize=STATEMENT_SHAPES)
+def _dated_count_statement(shape: _FilterShape) -> Select[Any]:
+    """The days of a date-filtered count summed, plus its boundary days counted (bound)."""
+    categories: Any = bindparam("categories", expanding=True) if shape.categories else None
     days = select(func.coalesce(func.sum(ListingDayCount.listed), 0)).where(
         func.isfinite(ListingDayCount.day)
     )
-    if filters.categories:
-        days = days.where(ListingDayCount.category.in_(filters.categories))
+    if categories is not None:
+        days = days.where(ListingDayCount.category.in_(categories))
     edges = []
-    if after is not None and after_day is not None:
-        days = days.where(ListingDayCount.day > after_day)
-        first_midnight = _midnight(after_day + timedelta(days=1))
-        edges.append(replace(filters, starts_after=after, starts_before=first_midnight))
-    if before is not None and before_day is not None:
-        days = days.where(ListingDayCount.day < before_day)
-        edges.append(replace(filters, starts_after=_midnight(before_day), starts_before=before))
+    if shape.after:
+        days = days.where(ListingDayCount.day > bindparam("after_day", type_=Date()))
+        edges.append(_edge_count(categories, "starts_after", "after_edge"))
+    if shape.before:
+        days = days.where(ListingDayCount.day < bindparam("before_day", type_=Date()))
+        edges.append(_edge_count(categories, "before_edge", "starts_before"))
     total: ColumnElement[Any] = days.scalar_subquery()
     for edge in edges:
-        total = total + _counted(edge).scalar_subquery()
+        total = total + edge.scalar_subquery()
     return select(total)
 
 
-def _counted(filters: EventFilters) -> Select[Any]:
-    """A direct count of the listed events matching filters without a search."""
+def _edge_count(categories: Any, after: str, before: str) -> Select[Any]:
+    """A direct count of the listed events starting between two bound moments."""
     return _matching(
         [func.count()],
         None,
         with_events=False,
-        categories=filters.categories or None,
-        after=filters.starts_after,
-        before=filters.starts_before,
+        categories=categories,
+        after=bindparam(after, type_=TIMESTAMPTZ),
+        before=bindparam(before, type_=TIMESTAMPTZ),
     )
 
 

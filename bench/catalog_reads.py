@@ -105,6 +105,11 @@ def explained_statements(rng: random.Random) -> dict[str, Select[Any]]:
             EventListParams(sort=Sort.TITLE, page=50)
         ),
         "list: sort=-price": queries.page_statement(EventListParams(sort=Sort.PRICE_DESC)),
+        "list: category, sort=title page 3": queries.page_statement(
+            EventListParams(
+                sort=Sort.TITLE, page=3, filters=EventFilters(categories=("Festivals",))
+            )
+        ),
         "list: category + dates": queries.page_statement(
             EventListParams(
                 filters=EventFilters(categories=("Opera",), starts_after=products_start(30))

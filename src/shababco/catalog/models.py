@@ -51,6 +51,23 @@ LISTED_SORT_INDEXES = {
         "shopify_product_id",
     ),
     "ix_events_listed_category_start": ("category", "start_key", "shopify_product_id"),
+    # One category in another order starts where the category does (migration 0006).
+    "ix_events_listed_category_start_desc": (
+        "category",
+        "coalesce(start_date, '-infinity'::timestamptz)",
+        "shopify_product_id",
+    ),
+    "ix_events_listed_category_title": ("category", "lower(title)", "shopify_product_id"),
+    "ix_events_listed_category_price": (
+        "category",
+        "coalesce(min_price, 'Infinity'::numeric)",
+        "shopify_product_id",
+    ),
+    "ix_events_listed_category_price_desc": (
+        "category",
+        "coalesce(min_price, '-Infinity'::numeric)",
+        "shopify_product_id",
+    ),
 }
 # Index-only scans need every column a key expression reads, besides the filter columns.
 LISTED_INCLUDES = {
@@ -60,6 +77,10 @@ LISTED_INCLUDES = {
     "ix_events_listed_price": ("min_price", "start_key", "category"),
     "ix_events_listed_price_desc": ("min_price", "start_key", "category"),
     "ix_events_listed_category_start": (),
+    "ix_events_listed_category_start_desc": ("start_date", "start_key"),
+    "ix_events_listed_category_title": ("title", "start_key"),
+    "ix_events_listed_category_price": ("min_price", "start_key"),
+    "ix_events_listed_category_price_desc": ("min_price", "start_key"),
 }
 
 

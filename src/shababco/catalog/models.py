@@ -204,6 +204,20 @@ class SearchTerm(Base):
     )
 
 
+class SearchPosting(Base):
+    """One lexeme of one listed event's search document, and whether its title part holds it.
+
+    Kept by a trigger on event_search (migration 0007). The key orders each term's events title
+    holders first, newest first, so a one-word search counts and pages from the index alone.
+    """
+
+    __tablename__ = "search_postings"
+
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    in_title: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 

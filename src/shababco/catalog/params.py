@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -50,7 +51,29 @@ class Cursor:
             raise InvalidCursor("cursor is malformed") from None
         if cursor.sort is not sort:
             raise InvalidCursor("cursor belongs to another sort order")
+        if not _valid_value(sort, cursor.value):
+            raise InvalidCursor("cursor is malformed")
         return cursor
+
+
+NUMBER = re.compile(r"-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?")
+
+
+def _valid_value(sort: Sort, value: str) -> bool:
+    """Whether a cursor's sort value is one the database could have written for this sort (a
+    forged one must be refused here, not fail its cast in SQL)."""
+    if sort is Sort.RELEVANCE:
+        return NUMBER.fullmatch(value) is not None
+    if sort in {Sort.PRICE, Sort.PRICE_DESC}:
+        return NUMBER.fullmatch(value) is not None or value in {"Infinity", "-Infinity"}
+    if sort in {Sort.START_DATE, Sort.START_DATE_DESC}:
+        if value in {"infinity", "-infinity"}:
+            return True
+        try:
+            datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    return True
 
 
 @dataclass(frozen=True)

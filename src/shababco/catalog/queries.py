@@ -40,6 +40,7 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
+from shababco.catalog import postings
 from shababco.catalog.models import (
     Event,
     EventSearch,
@@ -104,10 +105,10 @@ def _price_key(sentinel: str) -> ColumnElement[Any]:
 
 
 def _relevance(query: FromClause) -> ColumnElement[Any]:
-    """Title matches first (title, subtitle, category, tags, venue), then by title rank."""
+    """1 when the title part (title, subtitle, category, tags, venue) matches, else 0; the id
+    breaks ties, newest first. catalog.postings ranks one-word searches alike."""
     in_title = EventSearch.title_vector.op("@@")(query.c.query)
-    title_rank = cast(func.ts_rank(EventSearch.title_vector, query.c.query), Float)
-    return case((in_title, 1.0), else_=0.0) + title_rank
+    return case((in_title, postings.TITLE), else_=postings.OTHER)
 
 
 def sort_key(sort: Sort, query: FromClause | None) -> tuple[ColumnElement[Any], Any]:
@@ -373,6 +374,13 @@ def _midnight(day: date) -> datetime:
 
 async def list_events(conn: AsyncConnection, params: EventListParams) -> EventPage:
     """One page of listed events, the total matching, and the cursor of the next page."""
+    by_postings = postings.page_query(params, SUMMARY_COLUMNS)
+    if by_postings is not None:
+        rows = (await conn.execute(*by_postings)).all()
+        total = (
+            rows[0].total if rows else (await conn.execute(*postings.count_query(params))).scalar()
+        )
+        return _page(params, rows, total)
     # A first search page counts its matches while ranking them: one statement instead of two.
     with_total = params.filters.search is not None and params.cursor is None
     rows = (await conn.execute(*page_query(params, with_total=with_total))).all()
@@ -380,6 +388,10 @@ async def list_events(conn: AsyncConnection, params: EventListParams) -> EventPa
         total = rows[0].total
     else:
         total = (await conn.execute(*count_query(params.filters))).scalar()
+    return _page(params, rows, total)
+
+
+def _page(params: EventListParams, rows: Sequence[Row[Any]], total: int | None) -> EventPage:
     next_cursor = None
     if len(rows) > params.limit:
         rows = rows[: params.limit]

@@ -59,18 +59,18 @@ def _name(word: int, form: int) -> str:
     return f"w{word}_{form}"
 
 
-def _form(word: int, form: int) -> BindParameter[str]:
+def form_param(word: int, form: int) -> BindParameter[str]:
     return bindparam(_name(word, form), type_=Text())
 
 
-def _lexeme(form: BindParameter[str]) -> ColumnElement[str]:
+def term_of(form: BindParameter[str]) -> ColumnElement[str]:
     """A query form as to_tsquery indexes it: unaccented, lower case."""
     return func.lower(func.shababco_unaccent(form))
 
 
-def _begins_with(form: BindParameter[str]) -> ColumnElement[bool]:
+def begins_with(form: BindParameter[str]) -> ColumnElement[bool]:
     """Terms that begin with the form: a byte-order range, indexed whatever the collation."""
-    lexeme = _lexeme(form)
+    lexeme = term_of(form)
     following = func.concat(func.left(lexeme, -1), func.chr(func.ascii(func.right(lexeme, 1)) + 1))
     return and_(SearchTerm.term.op("~>=~")(lexeme), SearchTerm.term.op("~<~")(following))
 
@@ -85,12 +85,12 @@ def _corrections(forms: list[BindParameter[str]]) -> ColumnElement[str]:
     nearest = (
         select(SearchTerm.term)
         .where(SearchTerm.term.op("%")(word))
-        .order_by(SearchTerm.term.op("<->")(word))
+        .order_by(SearchTerm.term.op("<->")(word), SearchTerm.term)  # ties: the same on every page
         .limit(CORRECTIONS_PER_WORD)
         .subquery()
     )
     alternatives = select(_alternatives(nearest.c.term)).scalar_subquery()
-    known = or_(*(exists().where(SearchTerm.term == _lexeme(form)) for form in forms))
+    known = or_(*(exists().where(SearchTerm.term == term_of(form)) for form in forms))
     return case((known, ""), else_=func.coalesce(" | " + alternatives, ""))
 
 
@@ -98,7 +98,7 @@ def _expanded(form: BindParameter[str], single: bool) -> ColumnElement[str] | Bi
     """The terms a prefix form begins, OR-ed; the prefix itself if it begins none or too many."""
     if single:
         return form
-    terms = select(SearchTerm.term).where(_begins_with(form)).limit(EXPANSION_LIMIT + 1).subquery()
+    terms = select(SearchTerm.term).where(begins_with(form)).limit(EXPANSION_LIMIT + 1).subquery()
     listed = case((func.count() <= EXPANSION_LIMIT, _alternatives(terms.c.term)))
     return func.coalesce(select(listed).scalar_subquery(), func.concat(form, ":*"))
 
@@ -109,7 +109,7 @@ def _tsquery(parts: list[Any]) -> ColumnElement[Any]:
 
 def search_cte(shape: SearchShape) -> FromClause:
     """A one-row CTE `q(query, match)` for searches of this shape; values bound at execution."""
-    words = [[_form(n, i) for i in range(len(forms))] for n, forms in enumerate(shape.words)]
+    words = [[form_param(n, i) for i in range(len(forms))] for n, forms in enumerate(shape.words)]
     # Materialized apart: each word's corrections are looked up once for both queries.
     corrections = (
         select(*(_corrections(forms).label(f"word_{n}") for n, forms in enumerate(words)))

@@ -16,6 +16,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Numeric,
+    SmallInteger,
     Text,
     func,
     text,
@@ -146,7 +147,8 @@ class EventSearch(Base):
     # Copies of the events' filter columns, so a search filters and ranks without the wide rows.
     category: Mapped[str | None] = mapped_column(Text)
     start_date: Mapped[datetime | None] = mapped_column(Timestamp)
-    # Title, subtitle, category, tags and venue: matches here rank first.
+    # The title part: the name (title, subtitle) weighted A, then the labels (category, tags,
+    # venue). Matches in the name rank first, then in the labels (catalog.queries._relevance).
     title_vector: Mapped[Any] = mapped_column(TSVECTOR)
     # The same plus the description text.
     document_vector: Mapped[Any] = mapped_column(TSVECTOR)
@@ -205,16 +207,17 @@ class SearchTerm(Base):
 
 
 class SearchPosting(Base):
-    """One lexeme of one listed event's search document, and whether its title part holds it.
+    """One lexeme of one listed event's search document, and where the event holds it.
 
-    Kept by a trigger on event_search (migration 0007). The key orders each term's events title
-    holders first, newest first, so a one-word search counts and pages from the index alone.
+    Kept by a trigger on event_search (migration 0007). `rank` is 2 in the name, 1 in the labels
+    only, 0 in the description only. The key orders each term's events by rank, then newest
+    first, so a one-word search counts and pages from the index alone (catalog.postings).
     """
 
     __tablename__ = "search_postings"
 
     term: Mapped[str] = mapped_column(Text, primary_key=True)
-    in_title: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    rank: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
     event_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
 
 

@@ -1,15 +1,16 @@
 """One-word searches by relevance, answered from the search postings' index alone.
 
 The events matching a word are those with a posting for one of its terms: the lexicon terms each
-of its forms begins (a one-letter form: itself), or its typo corrections. Relevance puts the
-events whose title part holds a term first, then the newest (the GIN path ranks alike).
+of its forms begins (a one-letter form: itself), or its typo corrections. An event's relevance
+is the best rank of those postings (2: in its name, 1: in its labels, 0: in its description
+only); ties go to the newest event. The GIN path ranks alike (catalog.queries._relevance).
 
-The index orders each term's postings title holders first, newest first, so each term yields its
-first `k` events of a tier from the top of its range, and the page is the best `k` of their
-union: an event of the page is among the first `k` of the term that ranks it best. An event
-ranks in the title tier if any of its terms is in its title; the other tier skips such events
-before counting them. The total counts the distinct events of every term's postings, read
-from the index too: about 2 ms for 18,000 matches, where visiting the rows took 20.
+The index orders each term's postings by rank, newest first, so each term yields the first `k`
+events of a rank from the top of its range, and the page is the best `k` of their union: an
+event of the page is among the first `k` of the term that ranks it best. A rank skips the
+events that hold a term better placed before counting them. The total counts the distinct
+events of every term's postings, read from the index too: about 2 ms for 18,000 matches, where
+visiting the rows took 20.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ from sqlalchemy import (
     Float,
     Integer,
     Select,
+    SmallInteger,
     Text,
     any_,
     bindparam,
+    case,
     cast,
     exists,
-    false,
     func,
     literal,
     or_,
@@ -52,7 +54,7 @@ from shababco.catalog.search_sql import (
 )
 
 MAX_ID = 2**63 - 1
-TITLE, OTHER = 1.0, 0.0  # the relevance of each tier, as the GIN path computes it
+RANKS = (2, 1, 0)  # in the name, in the labels only, in the description only
 Values = dict[str, Any]
 
 
@@ -69,14 +71,12 @@ def page_query(
     if searched is None or len(searched[0].words) != 1:
         return None
     shape, forms = searched
-    title_last, other_last = _bounds(params.cursor)
     values: Values = {
         **forms,
+        **_bounds(params.cursor),
         "offset": params.offset,
         "limit": params.limit + 1,
         "k": params.offset + params.limit + 1,
-        "title_last": title_last,
-        "other_last": other_last,
     }
     return _page_statement(shape, summary_columns), values
 
@@ -89,18 +89,16 @@ def count_query(params: EventListParams) -> tuple[Select[Any], Values]:
     return _count_statement(shape), dict(forms)
 
 
-def _bounds(cursor: Cursor | None) -> tuple[int, int]:
-    """The highest event id each tier may still yield after the cursor (-1: none)."""
-    if cursor is None:
-        return MAX_ID, MAX_ID
-    value = float(cursor.value)  # a number: Cursor.decode refuses any other
+def _bounds(cursor: Cursor | None) -> Values:
+    """`last_{rank}`: the highest event id each rank may still yield after the cursor."""
+    value = float(cursor.value) if cursor else None  # a number: Cursor.decode refuses others
 
-    def last(tier: float) -> int:
-        if tier < value:
+    def last(rank: int) -> int:
+        if cursor is None or value is None or rank < value:
             return MAX_ID
-        return cursor.last_id - 1 if tier == value else -1
+        return cursor.last_id - 1 if rank == value else -1
 
-    return last(TITLE), last(OTHER)
+    return {f"last_{rank}": last(rank) for rank in RANKS}
 
 
 def _terms(shape: SearchShape) -> CTE:
@@ -125,51 +123,61 @@ def _terms(shape: SearchShape) -> CTE:
     return union(*parts).cte("terms").prefix_with("MATERIALIZED")
 
 
-def _tier(terms: CTE, in_title: bool, last: str) -> Select[Any]:
-    """The first `k` distinct events of a tier over every term, newest first."""
+def _tier(terms: CTE, rank: int) -> Select[Any]:
+    """The first `k` distinct events of a rank over every term, newest first."""
     posting = aliased(SearchPosting)
     firsts = (
         select(posting.event_id)
         .where(
             posting.term == terms.c.term,
-            posting.in_title == (true() if in_title else false()),
-            posting.event_id <= bindparam(last, type_=BigInteger()),
+            posting.rank == rank,
+            posting.event_id <= bindparam(f"last_{rank}", type_=BigInteger()),
         )
         .order_by(posting.event_id.desc())
         .limit(bindparam("k", type_=Integer()))
     )
-    if not in_title:
-        # Probed per candidate: its title postings under any of the terms, one index scan.
-        holder = aliased(SearchPosting)
+    if rank < RANKS[0]:
+        # Probed per candidate while the ordered scan runs: a better placed posting under any of
+        # the terms, one index scan. A scalar subquery, because the planner would turn NOT EXISTS
+        # into a hash anti join, which reads every candidate of the rank before the first comes.
+        better = aliased(SearchPosting)
         every_term = cast(select(func.array_agg(terms.c.term)).scalar_subquery(), ARRAY(Text()))
-        in_title_elsewhere = select(holder.event_id).where(
-            holder.term == any_(every_term),
-            holder.in_title == true(),
-            holder.event_id == posting.event_id,
+        higher = cast(list(range(rank + 1, RANKS[0] + 1)), ARRAY(SmallInteger()))
+        better_placed = (
+            select(literal(1))
+            .where(
+                better.term == any_(every_term),
+                better.rank == any_(higher),
+                better.event_id == posting.event_id,
+            )
+            .limit(1)
+            .scalar_subquery()
         )
-        firsts = firsts.where(~in_title_elsewhere.exists())
-    each = firsts.lateral(f"{'title' if in_title else 'other'}_firsts")
-    relevance = literal(TITLE if in_title else OTHER, Float())
+        firsts = firsts.where(better_placed.is_(None))
+    each = firsts.lateral(f"rank_{rank}_firsts")
     return (
-        select(each.c.event_id, relevance.label("sort_key"))
+        select(each.c.event_id, literal(float(rank), Float()).label("sort_key"))
         .select_from(terms.join(each, true()))
         .distinct()
     )
 
 
 def _total(terms: CTE) -> Any:
+    """The events holding any of the terms. One term holds each event once: counted without the
+    sort that dedupes several (1.8 ms instead of 4.7 for 18,000 events)."""
     posting = aliased(SearchPosting)
-    matched = select(func.count(posting.event_id.distinct())).select_from(
-        terms.join(posting, posting.term == terms.c.term)
-    )
-    return matched.scalar_subquery()
+    held = terms.join(posting, posting.term == terms.c.term)
+    each_once = select(func.count()).select_from(held).scalar_subquery()
+    distinct = select(func.count(posting.event_id.distinct())).select_from(held)
+    one_term = select(func.count()).select_from(terms).scalar_subquery() == 1
+    return case((one_term, each_once), else_=distinct.scalar_subquery())
 
 
 @lru_cache(maxsize=256)
 def _page_statement(shape: SearchShape, summary_columns: tuple[Any, ...]) -> Select[Any]:
-    """limit + 1 events from `offset`, with the total (bound: forms, k, offset, limit, lasts)."""
+    """limit + 1 events from `offset`, with the total (bound: forms, k, offset, limit, last_*)."""
     terms = _terms(shape)
-    ranked = union_all(_tier(terms, True, "title_last"), _tier(terms, False, "other_last"))
+    ranked = union_all(*(_tier(terms, rank) for rank in RANKS))
     candidates = ranked.subquery("candidates")
     order = (candidates.c.sort_key.desc(), candidates.c.event_id.desc())
     page = (

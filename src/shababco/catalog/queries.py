@@ -105,10 +105,13 @@ def _price_key(sentinel: str) -> ColumnElement[Any]:
 
 
 def _relevance(query: FromClause) -> ColumnElement[Any]:
-    """1 when the title part (title, subtitle, category, tags, venue) matches, else 0; the id
-    breaks ties, newest first. catalog.postings ranks one-word searches alike."""
-    in_title = EventSearch.title_vector.op("@@")(query.c.query)
-    return case((in_title, postings.TITLE), else_=postings.OTHER)
+    """2 when the name (title, subtitle) matches, 1 when the title part does (with the labels:
+    category, tags, venue), else 0; the id breaks ties, newest first. catalog.postings ranks
+    one-word searches alike."""
+    title = EventSearch.title_vector
+    in_name = func.ts_filter(title, literal_column("'{a}'")).op("@@")(query.c.query)
+    in_title = title.op("@@")(query.c.query)
+    return case((in_name, 2.0), (in_title, 1.0), else_=0.0)
 
 
 def sort_key(sort: Sort, query: FromClause | None) -> tuple[ColumnElement[Any], Any]:

@@ -20,7 +20,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import TSVECTOR, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -237,20 +237,22 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
         return
     values = []
     for row in rows:
-        title = search_document(_short_fields(row))
-        document = f"{title} {search_document([row.description_text])}"
+        name, labels = title_texts(row)
+        document = f"{name} {labels} {search_document([row.description_text])}"
         values.append(
             {
                 "event_id": row.shopify_product_id,
                 "listed": row.status == "active" and row.deleted_at is None,
                 "category": row.category,
                 "start_date": row.start_date,
-                "title_text": title,
+                "name_text": name,
+                "label_text": labels,
                 "document_text": document,
             }
         )
     insertion = insert(EventSearch).values(
-        title_vector=_vector("title_text"), document_vector=_vector("document_text")
+        title_vector=title_vector(_vector("name_text"), _vector("label_text")),
+        document_vector=_vector("document_text"),
     )
     vectors = ("listed", "category", "start_date", "title_vector", "document_vector")
     statement = insertion.on_conflict_do_update(
@@ -275,10 +277,17 @@ def _vector(parameter: str) -> ColumnElement[Any]:
     return func.to_tsvector("simple", func.shababco_unaccent(bindparam(parameter, type_=Text)))
 
 
-def _short_fields(row: Any) -> list[str | None]:
+def title_vector(name: ColumnElement[Any], labels: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The title part's vector: the event's name weighted A (it ranks above its labels)."""
+    return func.setweight(name, literal_column("'A'"), type_=TSVECTOR).op("||")(labels)
+
+
+def title_texts(row: Any) -> tuple[str, str]:
+    """The searchable name (title, subtitle) and labels (category, tags, venue) of an event row."""
     venue = row.venue if isinstance(row.venue, dict) else {}
     venue_parts = [str(venue[key]) for key in ("name", "city") if venue.get(key)]
-    return [row.title, row.subtitle, row.category, *row.tags, *venue_parts]
+    labels = search_document([row.category, *(row.tags or []), *venue_parts])
+    return search_document([row.title, row.subtitle]), labels
 
 
 async def refresh_ticket_stock(

@@ -149,3 +149,24 @@ async def test_a_forged_cursor_value_is_refused(api: httpx.AsyncClient, db: Asyn
         response = await api.get("/events", params=params)
         assert response.status_code == 400, sort
         assert response.json()["error"]["code"] == "invalid_cursor"
+
+
+async def test_many_words_rank_by_where_all_of_them_are(db: AsyncEngine) -> None:
+    """The GIN path (several words): all in the name, all in the title part, else."""
+
+    def event(title: str, tags: str = "", body: str = "") -> dict[str, Any]:
+        return make_product(
+            title=title, subtitle=None, category=None, tags=tags, body_html=f"<p>{body}</p>"
+        )
+
+    older_in_name = event("Dinner galas")
+    in_name = event("Gala dinner")
+    with_tags = event("Gala", tags="dinner")
+    in_text = event("Gala", body="a dinner")
+    await load_products(db, older_in_name, in_name, with_tags, in_text)
+    params = EventListParams(filters=EventFilters(search="gala dinner"), sort=Sort.RELEVANCE)
+    assert postings.page_query(params, queries.SUMMARY_COLUMNS) is None
+    async with db.connect() as conn:
+        ids, total, _ = summary(await queries.list_events(conn, params))
+    assert ids == [in_name["id"], older_in_name["id"], with_tags["id"], in_text["id"]]
+    assert total == 4

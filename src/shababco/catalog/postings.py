@@ -152,7 +152,9 @@ def _tier(terms: CTE, rank: int) -> Select[Any]:
             )
             .scalar_subquery()
         )
-        firsts = firsts.where(better_placed.is_(None))
+        # One term gives each event one posting: its rank, nothing to probe.
+        one_term = select(func.count()).select_from(terms).scalar_subquery() == 1
+        firsts = firsts.where(or_(one_term, better_placed.is_(None)))
     each = firsts.lateral(f"rank_{rank}_firsts")
     return (
         select(each.c.event_id, literal(float(rank), Float()).label("sort_key"))

@@ -109,7 +109,7 @@ def _relevance(query: FromClause) -> ColumnElement[Any]:
     category, tags, venue), else 0; the id breaks ties, newest first. catalog.postings ranks
     one-word searches alike."""
     title = EventSearch.title_vector
-    in_name = func.ts_filter(title, literal_column("'{a}'")).op("@@")(query.c.query)
+    in_name = title.op("@@")(query.c.in_name)
     in_title = title.op("@@")(query.c.query)
     return case((in_name, 2.0), (in_title, 1.0), else_=0.0)
 

@@ -21,11 +21,13 @@ from sqlalchemy import (
     and_,
     bindparam,
     case,
+    cast,
     exists,
     func,
     or_,
     select,
 )
+from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql.elements import ColumnElement
 
 from shababco.catalog.models import SearchTerm
@@ -108,7 +110,8 @@ def _tsquery(parts: list[Any]) -> ColumnElement[Any]:
 
 
 def search_cte(shape: SearchShape) -> FromClause:
-    """A one-row CTE `q(query, match)` for searches of this shape; values bound at execution."""
+    """A one-row CTE `q(query, match, in_name)` for searches of this shape, values bound at
+    execution: `query` ranks, `match` finds (the same events), `in_name` ranks names first."""
     words = [[form_param(n, i) for i in range(len(forms))] for n, forms in enumerate(shape.words)]
     # Materialized apart: each word's corrections are looked up once for both queries.
     corrections = (
@@ -127,6 +130,22 @@ def search_cte(shape: SearchShape) -> FromClause:
             matched += [" | " if index else "", _expanded(form, single)]
         ranked += [corrections.c[f"word_{n}"], ")"]
         matched += [corrections.c[f"word_{n}"], ")"]
-    queries = select(_tsquery(ranked).label("query"), _tsquery(matched).label("match"))
+    built = (
+        select(_tsquery(ranked).label("query"), _tsquery(matched).label("match"))
+        .select_from(corrections)
+        .cte("built")
+    )
+    named = select(built.c.query, built.c.match, _in_name(built.c.query).label("in_name"))
     # Materialized: the lookups run once, and the plan stays small.
-    return queries.select_from(corrections).cte("q").prefix_with("MATERIALIZED")
+    return named.cte("q").prefix_with("MATERIALIZED")
+
+
+# Each operand of a tsquery's text, 'lexeme' or 'lexeme':*: the quoted lexeme, the prefix mark.
+OPERAND = r"('(?:[^']|'')*')(?::(\*))?"
+
+
+def _in_name(query: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The query with every operand restricted to weight A, the name's (apply.title_vector):
+    computed once per search, where filtering each row's vector took 0.5 ms per 2,000 rows."""
+    weighted = func.regexp_replace(cast(query, Text), OPERAND, r"\1:\2A", "g")
+    return cast(weighted, TSQUERY)

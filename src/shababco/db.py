@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import time
 import uuid
@@ -10,7 +9,6 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -47,24 +45,9 @@ def _connect_args(statement_cache_size: int) -> dict[str, Any]:
     }
 
 
-# A run this long may be an integer beyond 64 bits, which orjson would read as a float.
-LONG_NUMBER = re.compile(r"\d{19}")
-
-
-def load_json(document: str) -> Any:
-    """JSONB from the database: orjson (the stdlib's decoder took 7% of a search request's
-    CPU), but the stdlib, exact, for a document that may hold integers beyond 64 bits."""
-    if LONG_NUMBER.search(document):
-        return json.loads(document)
-    return orjson.loads(document)
-
-
 def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
     """An asyncpg engine with SPEC §10's pool settings."""
-    options: dict[str, Any] = {
-        "connect_args": _connect_args(settings.db_statement_cache_size),
-        "json_deserializer": load_json,
-    }
+    options: dict[str, Any] = {"connect_args": _connect_args(settings.db_statement_cache_size)}
     if pool:
         options |= {
             "pool_size": settings.db_pool_size,

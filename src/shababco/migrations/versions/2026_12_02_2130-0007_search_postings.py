@@ -13,6 +13,7 @@ Revises: 0006
 Create Date: 2026-12-02 21:30:00.000000
 """
 
+# ruff: noqa: S608  (every statement here is built from constants)
 from __future__ import annotations
 
 from typing import Any
@@ -44,45 +45,62 @@ FROM unnest(CAST(:ids AS bigint[]), CAST(:names AS text[]), CAST(:labels AS text
 WHERE s.event_id = b.id
 """
 
-# Where an event holds a lexeme: 2 in its name (weight A), 1 in its labels, 0 elsewhere.
-RANK = """CASE
-    WHEN {term} = ANY (tsvector_to_array(ts_filter({row}.title_vector, '{{a}}'))) THEN 2
-    WHEN {term} = ANY (tsvector_to_array({row}.title_vector)) THEN 1
-    ELSE 0 END"""
 
-FUNCTION = f"""
-CREATE FUNCTION shababco_search_postings() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF TG_OP <> 'INSERT' AND OLD.listed THEN
-        DELETE FROM search_postings AS p
-        USING unnest(tsvector_to_array(OLD.document_vector)) AS gone(term)
-        WHERE p.term = gone.term
-          AND p.rank = {RANK.format(term="gone.term", row="OLD")}
-          AND p.event_id = OLD.event_id;
-    END IF;
-    IF TG_OP <> 'DELETE' AND NEW.listed THEN
-        INSERT INTO search_postings (term, rank, event_id)
-        SELECT kept.term, {RANK.format(term="kept.term", row="NEW")}, NEW.event_id
-        FROM unnest(tsvector_to_array(NEW.document_vector)) AS kept(term);
-    END IF;
-    RETURN NULL;
-END
-$$
-"""  # noqa: S608 (constants only)
+def _postings(rows: str) -> str:
+    """SELECT (term, rank, event_id) of the listed rows of `rows`: rank 2 where the name (weight
+    A) holds the lexeme, 1 where the labels do, 0 elsewhere. Names are constants."""
+    return (
+        "SELECT d.term, CASE"
+        " WHEN d.term = ANY (tsvector_to_array(ts_filter(r.title_vector, '{a}'))) THEN 2"
+        " WHEN d.term = ANY (tsvector_to_array(r.title_vector)) THEN 1 ELSE 0 END AS rank,"
+        f" r.event_id FROM {rows} AS r, unnest(tsvector_to_array(r.document_vector)) AS d(term)"
+        " WHERE r.listed"
+    )
 
-CHANGED = (
-    "OLD.listed IS DISTINCT FROM NEW.listed"
-    " OR OLD.title_vector IS DISTINCT FROM NEW.title_vector"
-    " OR OLD.document_vector IS DISTINCT FROM NEW.document_vector"
+
+# The rows of one side whose search fields differ on the other (symmetric, so either way round).
+CHANGED_ROWS = (
+    "(SELECT o.* FROM {side} AS o JOIN {other} AS n USING (event_id)"
+    " WHERE o.listed IS DISTINCT FROM n.listed OR o.title_vector IS DISTINCT FROM n.title_vector"
+    " OR o.document_vector IS DISTINCT FROM n.document_vector)"
 )
+
+# Statement triggers: a batch of upserts writes its postings in one sorted statement, where a
+# trigger per row wrote each event's 30 postings apart (a 10,000-event sync: +7-23% wall time).
+FUNCTIONS = {
+    "shababco_postings_inserted": f"""
+        INSERT INTO search_postings (term, rank, event_id)
+        {_postings("inserted")} ORDER BY 1, 2, 3""",
+    "shababco_postings_deleted": f"""
+        DELETE FROM search_postings AS p USING ({_postings("deleted")}) AS gone
+        WHERE p.term = gone.term AND p.rank = gone.rank AND p.event_id = gone.event_id""",
+    # Only what changed: postings the old rows had and the new lack, and the other way round.
+    "shababco_postings_updated": f"""
+        WITH before AS ({_postings(CHANGED_ROWS.format(side="old_rows", other="new_rows"))}),
+        after AS ({_postings(CHANGED_ROWS.format(side="new_rows", other="old_rows"))}),
+        gone AS (
+            DELETE FROM search_postings AS p
+            USING (SELECT * FROM before EXCEPT SELECT * FROM after) AS g
+            WHERE p.term = g.term AND p.rank = g.rank AND p.event_id = g.event_id
+        )
+        INSERT INTO search_postings (term, rank, event_id)
+        SELECT * FROM (SELECT * FROM after EXCEPT SELECT * FROM before) AS a ORDER BY 1, 2, 3""",
+}
+TRIGGERS = {  # trigger: (event, transition tables, function)
+    "search_postings_inserted": ("INSERT", "NEW TABLE AS inserted", "shababco_postings_inserted"),
+    "search_postings_deleted": ("DELETE", "OLD TABLE AS deleted", "shababco_postings_deleted"),
+    "search_postings_updated": (
+        "UPDATE",
+        "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        "shababco_postings_updated",
+    ),
+}
 
 BACKFILL = f"""
 INSERT INTO search_postings (term, rank, event_id)
-SELECT d.term, {RANK.format(term="d.term", row="s")}, s.event_id
-FROM event_search AS s, unnest(tsvector_to_array(s.document_vector)) AS d(term)
-WHERE s.listed
+{_postings("event_search")}
 ORDER BY 1, 2, 3
-"""  # noqa: S608 (constants only)
+"""
 
 # JIT compiles a plan whose estimated cost passes jit_above_cost: 200 ms of compiling for a
 # one-word search that runs in 1 ms, whenever a prefix's expansion is overestimated. A read
@@ -126,22 +144,24 @@ def upgrade() -> None:
     op.execute(BACKFILL)
     # Built after the backfill (one sort instead of 100k-event-many insertions).
     op.create_primary_key("pk_search_postings", "search_postings", ["term", "rank", "event_id"])
-    op.execute(FUNCTION)
-    op.execute(
-        "CREATE TRIGGER search_postings_written AFTER INSERT OR DELETE ON event_search"
-        " FOR EACH ROW EXECUTE FUNCTION shababco_search_postings()"
-    )
-    op.execute(
-        "CREATE TRIGGER search_postings_changed AFTER UPDATE ON event_search"
-        f" FOR EACH ROW WHEN ({CHANGED}) EXECUTE FUNCTION shababco_search_postings()"
-    )
+    for name, body in FUNCTIONS.items():
+        op.execute(
+            f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$"
+            f" BEGIN {body}; RETURN NULL; END $$"
+        )
+    for trigger, (event, tables, function) in TRIGGERS.items():
+        op.execute(
+            f"CREATE TRIGGER {trigger} AFTER {event} ON event_search REFERENCING {tables}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {function}()"
+        )
     op.execute(NO_JIT)
 
 
 def downgrade() -> None:
     # The title vectors keep their weights: unweighted readers match them all the same.
     op.execute(NO_JIT.replace("SET jit = off", "RESET jit"))
-    op.execute("DROP TRIGGER search_postings_changed ON event_search")
-    op.execute("DROP TRIGGER search_postings_written ON event_search")
-    op.execute("DROP FUNCTION shababco_search_postings()")
+    for trigger in TRIGGERS:
+        op.execute(f"DROP TRIGGER {trigger} ON event_search")
+    for name in FUNCTIONS:
+        op.execute(f"DROP FUNCTION {name}()")
     op.drop_table("search_postings")

@@ -49,6 +49,13 @@ def catalog(rng: random.Random, count: int) -> list[dict[str, Any]]:
     ]
 
 
+def event(title: str, tags: str = "", body: str = "") -> dict[str, Any]:
+    """A product searched by its name, tags and description only."""
+    return make_product(
+        title=title, subtitle=None, category=None, tags=tags, body_html=f"<p>{body}</p>"
+    )
+
+
 async def postings_rows(conn: AsyncConnection, sql: str) -> set[tuple[str, int, int]]:
     return {(row[0], row[1], row[2]) for row in await conn.execute(text(sql))}
 
@@ -116,11 +123,6 @@ async def test_one_word_searches_rank_count_and_page_like_the_gin_path(db: Async
 
 
 async def test_name_then_labels_then_description_then_the_newest(db: AsyncEngine) -> None:
-    def event(title: str, tags: str = "", body: str = "") -> dict[str, Any]:
-        return make_product(
-            title=title, subtitle=None, category=None, tags=tags, body_html=f"<p>{body}</p>"
-        )
-
     older_name = event("Gala dinner")
     in_text = event("Dinner", body="a gala")
     in_tags = event("Supper", tags="gala")
@@ -153,11 +155,6 @@ async def test_a_forged_cursor_value_is_refused(api: httpx.AsyncClient, db: Asyn
 
 async def test_many_words_rank_by_where_all_of_them_are(db: AsyncEngine) -> None:
     """The GIN path (several words): all in the name, all in the title part, else."""
-
-    def event(title: str, tags: str = "", body: str = "") -> dict[str, Any]:
-        return make_product(
-            title=title, subtitle=None, category=None, tags=tags, body_html=f"<p>{body}</p>"
-        )
 
     older_in_name = event("Dinner galas")
     in_name = event("Gala dinner")

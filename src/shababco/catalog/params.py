@@ -11,6 +11,8 @@ from enum import StrEnum
 
 import orjson
 
+MAX_BIGINT = 2**63 - 1  # the largest Shopify id (bigint) a key or a cursor can name
+
 
 class Sort(StrEnum):
     START_DATE = "start_date"

@@ -40,9 +40,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from shababco.catalog.models import Event, EventSearch, SearchPosting, SearchTerm
-from shababco.catalog.params import Cursor, EventListParams, Sort
+from shababco.catalog.params import MAX_BIGINT, Cursor, EventListParams, Sort
 from shababco.catalog.search_sql import (
     CORRECTIONS_PER_WORD,
     SearchShape,
@@ -52,7 +53,6 @@ from shababco.catalog.search_sql import (
     term_of,
 )
 
-MAX_ID = 2**63 - 1
 RANKS = (2, 1, 0)  # in the name, in the labels only, in the description only
 Values = dict[str, Any]
 
@@ -94,7 +94,7 @@ def _bounds(cursor: Cursor | None) -> Values:
 
     def last(rank: int) -> int:
         if cursor is None or value is None or rank < value:
-            return MAX_ID
+            return MAX_BIGINT
         return cursor.last_id - 1 if rank == value else -1
 
     return {f"last_{rank}": last(rank) for rank in RANKS}
@@ -153,8 +153,7 @@ def _tier(terms: CTE, rank: int) -> Select[Any]:
             .scalar_subquery()
         )
         # One term gives each event one posting: its rank, nothing to probe.
-        one_term = select(func.count()).select_from(terms).scalar_subquery() == 1
-        firsts = firsts.where(or_(one_term, better_placed.is_(None)))
+        firsts = firsts.where(or_(_one_term(terms), better_placed.is_(None)))
     each = firsts.lateral(f"rank_{rank}_firsts")
     return (
         select(each.c.event_id, literal(float(rank), Float()).label("sort_key"))
@@ -170,8 +169,12 @@ def _total(terms: CTE) -> Any:
     held = terms.join(posting, posting.term == terms.c.term)
     each_once = select(func.count()).select_from(held).scalar_subquery()
     distinct = select(func.count(posting.event_id.distinct())).select_from(held)
-    one_term = select(func.count()).select_from(terms).scalar_subquery() == 1
-    return case((one_term, each_once), else_=distinct.scalar_subquery())
+    return case((_one_term(terms), each_once), else_=distinct.scalar_subquery())
+
+
+def _one_term(terms: CTE) -> ColumnElement[bool]:
+    """Whether the word has a single term: each event then has one posting of it."""
+    return select(func.count()).select_from(terms).scalar_subquery() == 1
 
 
 @lru_cache(maxsize=256)

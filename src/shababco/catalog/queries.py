@@ -48,7 +48,7 @@ from shababco.catalog.models import (
     ListingDayCount,
     Ticket,
 )
-from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
+from shababco.catalog.params import MAX_BIGINT, Cursor, EventFilters, EventListParams, Sort
 from shababco.catalog.search_sql import SearchShape, search_cte, search_values
 
 SUMMARY_COLUMNS = (
@@ -81,7 +81,6 @@ TICKET_COLUMNS = (
     Ticket.features,
     Ticket.restrictions,
 )
-MAX_BIGINT = 2**63 - 1
 
 
 def listed() -> ColumnElement[bool]:

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import Select, func, select, text
+from sqlalchemy import Select, Text, cast, func, select, text
 from sqlalchemy.dialects.postgresql.asyncpg import dialect as asyncpg_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -41,7 +41,7 @@ from bench.catalog_data import AR_WORDS, CATEGORIES, EN_WORDS, products
 from bench.lean_client import LeanClient
 from shababco.catalog import queries
 from shababco.catalog.models import Event
-from shababco.catalog.params import EventFilters, EventListParams, Sort
+from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
 from shababco.db import async_url
 from shababco.migrate import upgrade
 from shababco.shopify.apply import upsert_products
@@ -128,6 +128,16 @@ def explained_statements(rng: random.Random) -> dict[str, Select[Any]]:
         "search: arabic with prefix (postings)": queries.first_page_statement(
             EventListParams(filters=EventFilters(search="بالمهرجان"), sort=Sort.RELEVANCE)
         ),
+        "search: a short prefix, 600 terms (postings)": queries.first_page_statement(
+            EventListParams(filters=EventFilters(search="ro"), sort=Sort.RELEVANCE)
+        ),
+        "search: a short prefix after a cursor (postings, probed)": queries.first_page_statement(
+            EventListParams(
+                filters=EventFilters(search="ro"),
+                sort=Sort.RELEVANCE,
+                cursor=Cursor(Sort.RELEVANCE, "1", 8_000_000_050_000),
+            )
+        ),
         "search: one word, a category (GIN)": queries.first_page_statement(
             EventListParams(
                 filters=EventFilters(search="festival", categories=("Festivals",)),
@@ -192,6 +202,12 @@ def search_query(rng: random.Random, titles: list[str]) -> str:
     return rng.choice(["ب", "و", "بال", ""]) + rng.choice(AR_WORDS).removeprefix("ال")
 
 
+def prefix_query(rng: random.Random, titles: list[str]) -> str:
+    """The first two to four letters of a word of a title: a search typed as you go."""
+    word = rng.choice(rng.choice(titles).split())
+    return word[: rng.randint(2, 4)]
+
+
 def scenarios(count: int, titles: list[str]) -> dict[str, Callable[[random.Random], str]]:
     def some_id(rng: random.Random) -> int:
         index = rng.randrange(count)
@@ -210,6 +226,7 @@ def scenarios(count: int, titles: list[str]) -> dict[str, Callable[[random.Rando
             else f"/events/event-{some_id(rng) - 8_000_000_000_000}"
         ),
         "search": lambda rng: "/events?search=" + search_query(rng, titles),
+        "search, typed prefix": lambda rng: "/events?search=" + prefix_query(rng, titles),
         "tickets": lambda rng: f"/events/{some_id(rng)}/tickets",
     }
 
@@ -344,7 +361,9 @@ async def prepare(url: str, count: int) -> tuple[float | None, str, list[str], l
     seconds = await load(engine, count)
     explain, offenders = await explain_all(engine)
     async with engine.connect() as conn:
-        sample = select(Event.title).where(queries.listed()).order_by(func.random()).limit(500)
+        # The same titles in every run of the same data, so that runs compare.
+        some = func.md5(cast(Event.shopify_product_id, Text))
+        sample = select(Event.title).where(queries.listed()).order_by(some).limit(500)
         titles = list((await conn.execute(sample)).scalars())
     await engine.dispose()
     return seconds, explain, offenders, titles

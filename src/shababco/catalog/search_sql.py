@@ -77,7 +77,7 @@ def begins_with(form: BindParameter[str]) -> ColumnElement[bool]:
     return and_(SearchTerm.term.op("~>=~")(lexeme), SearchTerm.term.op("~<~")(following))
 
 
-def _alternatives(terms: Any) -> ColumnElement[str]:
+def any_of(terms: Any) -> ColumnElement[str]:
     return func.string_agg(func.quote_literal(terms), " | ")
 
 
@@ -91,7 +91,7 @@ def _corrections(forms: list[BindParameter[str]]) -> ColumnElement[str]:
         .limit(CORRECTIONS_PER_WORD)
         .subquery()
     )
-    alternatives = select(_alternatives(nearest.c.term)).scalar_subquery()
+    alternatives = select(any_of(nearest.c.term)).scalar_subquery()
     known = or_(*(exists().where(SearchTerm.term == term_of(form)) for form in forms))
     return case((known, ""), else_=func.coalesce(" | " + alternatives, ""))
 
@@ -101,12 +101,23 @@ def _expanded(form: BindParameter[str], single: bool) -> ColumnElement[str] | Bi
     if single:
         return form
     terms = select(SearchTerm.term).where(begins_with(form)).limit(EXPANSION_LIMIT + 1).subquery()
-    listed = case((func.count() <= EXPANSION_LIMIT, _alternatives(terms.c.term)))
+    listed = case((func.count() <= EXPANSION_LIMIT, any_of(terms.c.term)))
     return func.coalesce(select(listed).scalar_subquery(), func.concat(form, ":*"))
 
 
-def _tsquery(parts: list[Any]) -> ColumnElement[Any]:
+def tsquery(parts: list[Any]) -> ColumnElement[Any]:
     return func.to_tsquery("simple", func.shababco_unaccent(func.concat(*parts)))
+
+
+def word_parts(
+    forms: list[BindParameter[str]], singles: tuple[bool, ...], corrections: Any
+) -> list[Any]:
+    """One word of the ranking query, `(form:* | ... <corrections>)`, a one-letter form exact:
+    `corrections` is the ` | 'a' | 'b'` of its typo corrections, or ''."""
+    parts: list[Any] = ["("]
+    for index, (form, single) in enumerate(zip(forms, singles, strict=True)):
+        parts += [" | " if index else "", form, "" if single else ":*"]
+    return [*parts, corrections, ")"]
 
 
 def search_cte(shape: SearchShape) -> FromClause:
@@ -123,19 +134,17 @@ def search_cte(shape: SearchShape) -> FromClause:
     matched: list[Any] = []
     for n, forms in enumerate(words):
         join = " & " if n else ""
-        ranked += [join, "("]
+        ranked += [join, *word_parts(forms, shape.words[n], corrections.c[f"word_{n}"])]
         matched += [join, "("]
         for index, (form, single) in enumerate(zip(forms, shape.words[n], strict=True)):
-            ranked += [" | " if index else "", form, "" if single else ":*"]
             matched += [" | " if index else "", _expanded(form, single)]
-        ranked += [corrections.c[f"word_{n}"], ")"]
         matched += [corrections.c[f"word_{n}"], ")"]
     built = (
-        select(_tsquery(ranked).label("query"), _tsquery(matched).label("match"))
+        select(tsquery(ranked).label("query"), tsquery(matched).label("match"))
         .select_from(corrections)
         .cte("built")
     )
-    named = select(built.c.query, built.c.match, _in_name(built.c.query).label("in_name"))
+    named = select(built.c.query, built.c.match, in_name(built.c.query).label("in_name"))
     # Materialized: the lookups run once, and the plan stays small.
     return named.cte("q").prefix_with("MATERIALIZED")
 
@@ -144,7 +153,7 @@ def search_cte(shape: SearchShape) -> FromClause:
 OPERAND = r"('(?:[^']|'')*')(?::(\*))?"
 
 
-def _in_name(query: ColumnElement[Any]) -> ColumnElement[Any]:
+def in_name(query: ColumnElement[Any]) -> ColumnElement[Any]:
     """The query with every operand restricted to weight A, the name's (apply.title_vector):
     computed once per search, where filtering each row's vector took 0.5 ms per 2,000 rows."""
     weighted = func.regexp_replace(cast(query, Text), OPERAND, r"\1:\2A", "g")

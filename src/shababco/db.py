@@ -45,9 +45,18 @@ def _connect_args(statement_cache_size: int) -> dict[str, Any]:
     }
 
 
-def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
+def create_engine(
+    url: str,
+    settings: Settings,
+    *,
+    pool: bool = True,
+    server_settings: dict[str, str] | None = None,
+) -> AsyncEngine:
     """An asyncpg engine with SPEC §10's pool settings."""
-    options: dict[str, Any] = {"connect_args": _connect_args(settings.db_statement_cache_size)}
+    connect_args = _connect_args(settings.db_statement_cache_size)
+    if server_settings:
+        connect_args["server_settings"] = server_settings
+    options: dict[str, Any] = {"connect_args": connect_args}
     if pool:
         options |= {
             "pool_size": settings.db_pool_size,
@@ -112,6 +121,8 @@ class Database:
     url: str
     write: AsyncEngine
     read: AsyncEngine
+    # Searches' own pool on the read server, if any (open_database), else they use `read`.
+    search: AsyncEngine | None = None
     embedded: EmbeddedPostgres | None = field(default=None, repr=False)
 
     @property
@@ -122,7 +133,13 @@ class Database:
     def __post_init__(self) -> None:
         self._write_autocommit = self.write.execution_options(isolation_level="AUTOCOMMIT")
 
+    def reads(self, *, search: bool) -> AsyncEngine:
+        """The engine of a read: a search's own, else the read engine."""
+        return self.search if search and self.search is not None else self.read
+
     async def dispose(self) -> None:
+        if self.search is not None:
+            await self.search.dispose()
         if self.read.url != self.write.url:
             await self.read.dispose()
         await self.write.dispose()
@@ -147,4 +164,25 @@ def open_database(settings: Settings, *, pool: bool = True) -> Database:
     # Reads are single statements or a page and its count: autocommit spares each request the
     # BEGIN and ROLLBACK round trips (the engines still share one pool).
     read = read.execution_options(isolation_level="AUTOCOMMIT")
-    return Database(url=url, write=write, read=read, embedded=embedded)
+    search = None
+    if settings.db_statement_cache_size > 0:
+        search = _search_engine(settings.database_read_url or url, settings, pool)
+    return Database(url=url, write=write, read=read, search=search, embedded=embedded)
+
+
+def _search_engine(url: str, settings: Settings, pool: bool) -> AsyncEngine:
+    """Reads with a search, on a pool of their own whose sessions plan each prepared statement
+    once (`plan_cache_mode = force_generic_plan`).
+
+    A search statement's plan hardly depends on its values: the words become a tsquery inside
+    the statement, unknown to the planner either way. Planning it for each execution cost 0.7-1.2
+    ms of a 2-6 ms search (bench/results/catalog_reads.md). PostgreSQL keeps planning it because
+    the generic plan's estimates (a LIMIT, trigram lookups of unknown words) cost more than the
+    custom ones, although they choose the same scans. List statements do need their values (a
+    generic plan made list p50 19.7 ms instead of 2.3), hence the separate pool. Behind a
+    transaction pooler (DB_STATEMENT_CACHE_SIZE=0) nothing is prepared twice: searches use the
+    read pool.
+    """
+    generic = {"plan_cache_mode": "force_generic_plan"}
+    engine = create_engine(url, settings, pool=pool, server_settings=generic)
+    return engine.execution_options(isolation_level="AUTOCOMMIT")

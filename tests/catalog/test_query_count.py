@@ -16,8 +16,9 @@ from tests.factories import make_product, make_variant
 
 @pytest.fixture
 def statements(live_api: LiveServer) -> Iterator[list[str]]:
-    """The SQL statements the live app runs, in order."""
-    engine = live_api.app.state.database.read.sync_engine
+    """The SQL statements the live app runs, in order (searches have an engine of their own)."""
+    database = live_api.app.state.database
+    engines = {database.read.sync_engine, database.reads(search=True).sync_engine}
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
@@ -25,9 +26,11 @@ def statements(live_api: LiveServer) -> Iterator[list[str]]:
         if "cache_changes" not in statement:
             seen.append(statement)
 
-    event.listen(engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute", record)
     yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    for engine in engines:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.mark.parametrize(
@@ -36,6 +39,7 @@ def statements(live_api: LiveServer) -> Iterator[list[str]]:
         "/events",
         "/events?limit=100&sort=price",
         "/events?search=night&category=Concerts",
+        "/events?search=nig",
         "/events/{id}",
         "/events/{handle}",
         "/events/{id}/tickets",

@@ -12,6 +12,8 @@ from shababco.catalog import queries
 from shababco.catalog.models import EventSearch
 from shababco.catalog.params import EventFilters, EventListParams, Sort
 from shababco.catalog.search_sql import EXPANSION_LIMIT, search_cte, search_values
+from shababco.config import Settings
+from shababco.db import open_database
 from tests.conftest import load_products
 from tests.factories import BASE_TIME, make_product
 
@@ -111,3 +113,25 @@ def test_searches_of_one_shape_share_one_statement() -> None:
     arabic, _ = query("بالحفلة owl")  # more forms: another shape
     single, _ = query("a owl")  # a single letter matches exactly: another shape
     assert len({id(night), id(arabic), id(single)}) == 3
+
+
+async def test_searches_reuse_their_plans_and_lists_plan_with_their_values(
+    settings: Settings,
+) -> None:
+    """Searches run on a pool whose sessions keep one plan per prepared statement (db.py says
+    why); lists, planned for their values, keep the server's default. Behind a transaction
+    pooler nothing is prepared, and searches share the read pool."""
+    database = open_database(settings, pool=False)
+    try:
+        modes = []
+        for search in (True, False):
+            async with database.reads(search=search).connect() as conn:
+                modes.append(await conn.scalar(text("SHOW plan_cache_mode")))
+        assert modes == ["force_generic_plan", "auto"]
+    finally:
+        await database.dispose()
+    pooled = open_database(settings.model_copy(update={"db_statement_cache_size": 0}), pool=False)
+    try:
+        assert pooled.reads(search=True) is pooled.read
+    finally:
+        await pooled.dispose()

@@ -107,7 +107,7 @@ async def list_events(
     )
 
     async def compute() -> Built:
-        async with database.read.connect() as conn:
+        async with database.reads(search=bool(params.filters.search)).connect() as conn:
             result = await queries.list_events(conn, params)
         page = {
             "items": [summary_dict(row) for row in result.rows],

@@ -138,6 +138,9 @@ def explained_statements(rng: random.Random) -> dict[str, Select[Any]]:
                 cursor=Cursor(Sort.RELEVANCE, "1", 8_000_000_050_000),
             )
         ),
+        "search: one word, sort=-price (GIN, keys in event_search)": queries.first_page_statement(
+            EventListParams(filters=EventFilters(search="gala"), sort=Sort.PRICE_DESC)
+        ),
         "search: one word, a category (GIN)": queries.first_page_statement(
             EventListParams(
                 filters=EventFilters(search="festival", categories=("Festivals",)),

@@ -15,7 +15,7 @@ from shababco.catalog.search_sql import EXPANSION_LIMIT, search_cte, search_valu
 from shababco.config import Settings
 from shababco.db import open_database
 from tests.conftest import load_products
-from tests.factories import BASE_TIME, make_product
+from tests.factories import BASE_TIME, make_product, make_variant
 
 # More words behind "zo" than a prefix expands to, a few Arabic ones, and accented ones.
 NAMES = [f"zo{a}{b}" for a in "abcdefg" for b in "klmnpr"][: EXPANSION_LIMIT + 10]
@@ -135,3 +135,57 @@ async def test_searches_reuse_their_plans_and_lists_plan_with_their_values(
         assert pooled.reads(search=True) is pooled.read
     finally:
         await pooled.dispose()
+
+
+async def ordered_ids(conn: AsyncConnection, sort: Sort, search: str | None) -> list[int]:
+    """Every listed event (matching `search`) in `sort` order, walked by cursor 7 at a time."""
+    seen: list[int] = []
+    cursor = None
+    while True:
+        filters = EventFilters(search=search)
+        params = EventListParams(filters=filters, sort=sort, limit=7, cursor=cursor)
+        page = await queries.list_events(conn, params)
+        seen += [row.shopify_product_id for row in page.rows]
+        if page.next_cursor is None:
+            return seen
+        cursor = page.next_cursor
+
+
+async def test_searches_sort_by_title_and_price_as_lists_do_after_any_changes(
+    db: AsyncEngine,
+) -> None:
+    """A search sorts by the copies of the keys in event_search (migration 0008): the same order
+    as the list's, ties and missing prices included, after renames and price changes."""
+    rng = random.Random(8)
+
+    def product(**overrides: object) -> dict[str, object]:
+        prices = [str(rng.choice([10, 25, 25, 40])) for _ in range(rng.randrange(3))]
+        fields: dict[str, object] = {
+            "title": rng.choice(["Gala", "gala", "Zoab gala", "Park"]) + rng.choice(["", " Ä"]),
+            "variants": [make_variant(price=price) for price in prices],
+        }
+        return make_product(**(fields | overrides))  # type: ignore[arg-type]
+
+    products = [product() for _ in range(30)]
+    await load_products(db, *products)
+    later = BASE_TIME + timedelta(hours=1)
+    changed = [
+        product(product_id=p["id"], handle=p["handle"], updated_at=later)
+        for p in rng.sample(products, 12)
+    ]
+    await load_products(db, *changed)
+    async with db.connect() as conn:
+        copies = await conn.scalar(
+            text(
+                "SELECT count(*) FROM events AS e JOIN event_search AS s"
+                " ON s.event_id = e.shopify_product_id"
+                " WHERE s.title_key IS DISTINCT FROM lower(e.title)"
+                " OR s.min_price IS DISTINCT FROM e.min_price"
+            )
+        )
+        assert copies == 0
+        for sort in (Sort.TITLE, Sort.PRICE, Sort.PRICE_DESC):
+            matching = set(await ordered_ids(conn, Sort.RELEVANCE, "gala"))
+            listed = [i for i in await ordered_ids(conn, sort, None) if i in matching]
+            assert len(matching) > 10
+            assert await ordered_ids(conn, sort, "gala") == listed, sort

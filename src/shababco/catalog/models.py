@@ -147,6 +147,10 @@ class EventSearch(Base):
     # Copies of the events' filter columns, so a search filters and ranks without the wide rows.
     category: Mapped[str | None] = mapped_column(Text)
     start_date: Mapped[datetime | None] = mapped_column(Timestamp)
+    # Copies of the sort keys of title and price (lower(title), min_price): a search sorted by
+    # them reads its matches' keys here, not from the wide events rows (migration 0008).
+    title_key: Mapped[str | None] = mapped_column(Text)
+    min_price: Mapped[Decimal | None] = mapped_column(Money)
     # The title part: the name (title, subtitle) weighted A, then the labels (category, tags,
     # venue). Matches in the name rank first, then in the labels (catalog.queries._relevance).
     title_vector: Mapped[Any] = mapped_column(TSVECTOR)

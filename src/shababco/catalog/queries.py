@@ -99,8 +99,8 @@ def _start_key(sentinel: str, column: Any = Event.start_date) -> ColumnElement[A
     )
 
 
-def _price_key(sentinel: str) -> ColumnElement[Any]:
-    return func.coalesce(Event.min_price, literal_column(f"'{sentinel}'::numeric", Numeric()))
+def _price_key(sentinel: str, column: Any = Event.min_price) -> ColumnElement[Any]:
+    return func.coalesce(column, literal_column(f"'{sentinel}'::numeric", Numeric()))
 
 
 def _relevance(query: FromClause) -> ColumnElement[Any]:
@@ -114,19 +114,22 @@ def _relevance(query: FromClause) -> ColumnElement[Any]:
 
 
 def sort_key(sort: Sort, query: FromClause | None) -> tuple[ColumnElement[Any], Any]:
-    """The ordering expression of a sort (matching its index) and the type of its cursor value."""
+    """The ordering expression of a sort (matching its index) and the type of its cursor value;
+    a search's from the copies in `event_search`."""
     start_column = Event.start_date if query is None else EventSearch.start_date
+    price_column = Event.min_price if query is None else EventSearch.min_price
     if sort is Sort.START_DATE:
         key = Event.start_key.expression if query is None else _start_key("infinity", start_column)
         return key, TIMESTAMP(timezone=True)
     if sort is Sort.START_DATE_DESC:
         return _start_key("-infinity", start_column), TIMESTAMP(timezone=True)
     if sort is Sort.TITLE:
-        return func.lower(Event.title), Text()
+        title_key = func.lower(Event.title) if query is None else EventSearch.title_key.expression
+        return title_key, Text()
     if sort is Sort.PRICE:
-        return _price_key("Infinity"), Numeric()
+        return _price_key("Infinity", price_column), Numeric()
     if sort is Sort.PRICE_DESC:
-        return _price_key("-Infinity"), Numeric()
+        return _price_key("-Infinity", price_column), Numeric()
     if query is None:
         return literal(0.0, Float()), Float()
     return _relevance(query), Float()
@@ -179,15 +182,14 @@ def _matching(
     columns: list[Any],
     query: FromClause | None,
     *,
-    with_events: bool,
     categories: Any = None,
     after: Any = None,
     before: Any = None,
 ) -> Select[Any]:
     """SELECT columns FROM the listed events matching the filters (bound parameters or values).
 
-    With a search the narrow `event_search` rows are the source, joined to `events` only when
-    a column of it is needed (a title or price sort); without, `events` and its indexes.
+    With a search the narrow `event_search` rows are the source (they copy the filter and sort
+    columns); without, `events` and its indexes.
     """
     if query is None:
         category, start_date = Event.category, Event.start_date
@@ -197,8 +199,6 @@ def _matching(
         category, start_date = EventSearch.category, EventSearch.start_date
         conditions = [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.match)]
         source = EventSearch.__table__.join(query, true())
-        if with_events:
-            source = source.join(Event, Event.shopify_product_id == EventSearch.event_id)
     if categories is not None:
         conditions.append(category.in_(categories))
     start = Event.start_key if query is None else _start_key("infinity", start_date)
@@ -211,13 +211,12 @@ def _matching(
 
 
 def _matching_shape(
-    columns: list[Any], shape: _FilterShape, query: FromClause | None, *, with_events: bool
+    columns: list[Any], shape: _FilterShape, query: FromClause | None
 ) -> Select[Any]:
     """`_matching` with a bound parameter for each filter the shape has."""
     return _matching(
         columns,
         query,
-        with_events=with_events,
         categories=bindparam("categories", expanding=True) if shape.categories else None,
         after=bindparam("starts_after", type_=TIMESTAMPTZ) if shape.after else None,
         before=bindparam("starts_before", type_=TIMESTAMPTZ) if shape.before else None,
@@ -271,9 +270,8 @@ def _page_statement(shape: _PageShape) -> Select[Any]:
     query = search_cte(shape.filters.search) if shape.filters.search else None
     key, key_type = sort_key(shape.sort, query)
     event_id = Event.shopify_product_id if query is None else EventSearch.event_id
-    needs_events = query is not None and shape.sort in {Sort.TITLE, Sort.PRICE, Sort.PRICE_DESC}
     columns = [event_id.label("picked_id"), key.label("sort_key")]
-    picked = _matching_shape(columns, shape.filters, query, with_events=needs_events)
+    picked = _matching_shape(columns, shape.filters, query)
     descending = shape.sort.descending
     if shape.cursor:
         value = cast(bindparam("cursor_value", type_=Text()), key_type)
@@ -323,7 +321,7 @@ def _count_statement(shape: _FilterShape) -> Select[Any]:
     """The number of matches, from the trigger-kept counts wherever a search does not filter."""
     if shape.search is not None or shape.after or shape.before:
         query = search_cte(shape.search) if shape.search is not None else None
-        return _matching_shape([func.count()], shape, query, with_events=False)
+        return _matching_shape([func.count()], shape, query)
     counted = select(func.coalesce(func.sum(ListingCount.listed), 0))
     if shape.categories:
         counted = counted.where(ListingCount.category.in_(bindparam("categories", expanding=True)))
@@ -374,7 +372,6 @@ def _edge_count(categories: Any, after: str, before: str) -> Select[Any]:
     return _matching(
         [func.count()],
         None,
-        with_events=False,
         categories=categories,
         after=bindparam(after, type_=TIMESTAMPTZ),
         before=bindparam(before, type_=TIMESTAMPTZ),

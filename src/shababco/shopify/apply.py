@@ -229,6 +229,8 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
                 Event.status,
                 Event.deleted_at,
                 Event.start_date,
+                func.lower(Event.title).label("title_key"),
+                Event.min_price,
                 *SEARCH_SOURCES,
             ).where(in_ids(Event.shopify_product_id, event_ids))
         )
@@ -245,6 +247,8 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
                 "listed": row.status == "active" and row.deleted_at is None,
                 "category": row.category,
                 "start_date": row.start_date,
+                "title_key": row.title_key,
+                "min_price": row.min_price,
                 "name_text": name,
                 "label_text": labels,
                 "document_text": document,
@@ -254,10 +258,11 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
         title_vector=title_vector(_vector("name_text"), _vector("label_text")),
         document_vector=_vector("document_text"),
     )
-    vectors = ("listed", "category", "start_date", "title_vector", "document_vector")
+    copied = ("listed", "category", "start_date", "title_key", "min_price")
+    vectors = ("title_vector", "document_vector")
     statement = insertion.on_conflict_do_update(
         index_elements=[EventSearch.event_id],
-        set_={name: insertion.excluded[name] for name in vectors},
+        set_={name: insertion.excluded[name] for name in (*copied, *vectors)},
     )
     await conn.execute(statement, values)
     # The lexicon must hold every indexed lexeme: searches expand prefixes to its terms.
@@ -320,4 +325,14 @@ async def refresh_event_summaries(conn: AsyncConnection, event_ids: Iterable[int
             .where(visible)
             .scalar_subquery(),
         )
+    )
+    # The search rows' copy of the price key (refresh_search copied the price before it moved).
+    await conn.execute(
+        update(EventSearch)
+        .where(
+            EventSearch.event_id == Event.shopify_product_id,
+            in_ids(EventSearch.event_id, ids),
+            EventSearch.min_price.is_distinct_from(Event.min_price),
+        )
+        .values(min_price=Event.min_price)
     )

@@ -82,13 +82,15 @@ async def _upsert_round(conn: AsyncConnection, batch: list[ProductRecords]) -> s
     await _replace_tickets(conn, [p for p in carried if p.tickets is not None])
     levels = [level for p in carried for level in p.levels or ()]
     await upsert_inventory_levels(conn, levels)
-    await refresh_search(conn, applied)
     await refresh_ticket_stock(conn, event_ids=applied)
     # Orders may have arrived before their tickets: count them now.
     from shababco.shopify.ledger import refresh_sold
 
     await refresh_sold(conn, event_ids=applied)
-    await refresh_event_summaries(conn, applied)
+    await refresh_event_summaries(conn, applied, search_rows=False)
+    # Last, so the search rows are written once, with the price just computed: rewriting them
+    # for the price made a 5,000-product load 35-50% slower (each rewrite re-indexes the row).
+    await refresh_search(conn, applied)
     return applied
 
 
@@ -310,8 +312,11 @@ async def refresh_ticket_stock(
     await conn.execute(statement)
 
 
-async def refresh_event_summaries(conn: AsyncConnection, event_ids: Iterable[int]) -> None:
-    """Recompute min price and total availability over each event's visible tickets."""
+async def refresh_event_summaries(
+    conn: AsyncConnection, event_ids: Iterable[int], *, search_rows: bool = True
+) -> None:
+    """Recompute min price and total availability over each event's visible tickets, and the
+    price copied into their search rows unless the caller rewrites those (`search_rows`)."""
     ids = list(event_ids)
     if not ids:
         return
@@ -326,7 +331,8 @@ async def refresh_event_summaries(conn: AsyncConnection, event_ids: Iterable[int
             .scalar_subquery(),
         )
     )
-    # The search rows' copy of the price key (refresh_search copied the price before it moved).
+    if not search_rows:
+        return
     await conn.execute(
         update(EventSearch)
         .where(

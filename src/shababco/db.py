@@ -45,18 +45,9 @@ def _connect_args(statement_cache_size: int) -> dict[str, Any]:
     }
 
 
-def create_engine(
-    url: str,
-    settings: Settings,
-    *,
-    pool: bool = True,
-    server_settings: dict[str, str] | None = None,
-) -> AsyncEngine:
+def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
     """An asyncpg engine with SPEC §10's pool settings."""
-    connect_args = _connect_args(settings.db_statement_cache_size)
-    if server_settings:
-        connect_args["server_settings"] = server_settings
-    options: dict[str, Any] = {"connect_args": connect_args}
+    options: dict[str, Any] = {"connect_args": _connect_args(settings.db_statement_cache_size)}
     if pool:
         options |= {
             "pool_size": settings.db_pool_size,
@@ -183,6 +174,17 @@ def _search_engine(url: str, settings: Settings, pool: bool) -> AsyncEngine:
     transaction pooler (DB_STATEMENT_CACHE_SIZE=0) nothing is prepared twice: searches use the
     read pool.
     """
-    generic = {"plan_cache_mode": "force_generic_plan"}
-    engine = create_engine(url, settings, pool=pool, server_settings=generic)
+    engine = create_engine(url, settings, pool=pool)
+
+    # A SET rather than a startup parameter, which a session-mode pooler may refuse; outside a
+    # transaction, which the pool's first rollback would undo it with.
+    @event.listens_for(engine.sync_engine, "connect")
+    def plan_once(dbapi_connection: Any, record: Any) -> None:
+        autocommit = dbapi_connection.autocommit
+        dbapi_connection.autocommit = True
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SET plan_cache_mode = force_generic_plan")
+        cursor.close()
+        dbapi_connection.autocommit = autocommit
+
     return engine.execution_options(isolation_level="AUTOCOMMIT")

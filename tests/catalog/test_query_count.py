@@ -59,3 +59,31 @@ async def test_reads_run_at_most_two_statements(
     response = await api.get(url)
     assert response.status_code == 200
     assert 1 <= len(statements) <= 2, statements
+
+
+@pytest.mark.parametrize(
+    ("search", "expected"),
+    [("night", 35), ("night owl", 5), ("zzqxv", 0), ("night zzqxv", 0)],
+)
+async def test_a_search_page_is_one_statement_carrying_its_total(
+    api: httpx.AsyncClient, db: AsyncEngine, statements: list[str], search: str, expected: int
+) -> None:
+    """First pages, cursor pages, pages past the last and searches matching nothing: one
+    statement each (one-word searches by the postings, others by the GIN index), every one
+    with the exact total."""
+    titles = [f"Night {n}" for n in range(30)] + [f"Night Owl {n}" for n in range(5)]
+    await load_products(db, *(make_product(title=title) for title in titles))
+    pages = [f"/events?search={search}&limit=3", f"/events?search={search}&page=99"]
+    seen = 0
+    while pages:
+        statements.clear()
+        response = await api.get(pages.pop(0))
+        assert response.status_code == 200
+        assert len(statements) == 1, statements
+        body = response.json()
+        assert body["total"] == expected
+        if body["page"] != 99:
+            seen += len(body["items"])
+            if body["next_cursor"]:
+                pages.append(f"/events?search={search}&limit=3&cursor={body['next_cursor']}")
+    assert seen == expected

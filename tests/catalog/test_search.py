@@ -103,7 +103,7 @@ def test_searches_of_one_shape_share_one_statement() -> None:
     def query(search: str, page: int = 1) -> tuple[object, dict[str, object]]:
         filters = EventFilters(search=search, categories=("Concerts",))
         params = EventListParams(filters=filters, sort=Sort.RELEVANCE, page=page)
-        return queries.page_query(params, with_total=True)
+        return queries.page_query(params)
 
     night, night_values = query("night owl")
     day, day_values = query("day fest", page=3)

@@ -52,6 +52,7 @@ from shababco.catalog.search_sql import (
     in_name,
     search_values,
     term_of,
+    totalled,
     tsquery,
     word_parts,
 )
@@ -81,14 +82,6 @@ def page_query(
         "k": params.offset + params.limit + 1,
     }
     return _page_statement(shape, summary_columns, params.cursor is not None), values
-
-
-def count_query(params: EventListParams) -> tuple[Select[Any], Values]:
-    """The total of a search `page_query` accepted (for a page past the last)."""
-    searched = search_values(params.filters.search or "")
-    assert searched is not None
-    shape, forms = searched
-    return _count_statement(shape), dict(forms)
 
 
 def _bounds(cursor: Cursor | None) -> Values:
@@ -212,7 +205,8 @@ def _one_term(terms: CTE) -> ColumnElement[bool]:
 def _page_statement(
     shape: SearchShape, summary_columns: tuple[Any, ...], after_cursor: bool
 ) -> Select[Any]:
-    """limit + 1 events from `offset`, with the total (bound: forms, k, offset, limit, last_*).
+    """limit + 1 events from `offset`, each with the total, or the total alone if there are none
+    (bound: forms, k, offset, limit, last_*).
 
     An event among the first `k` of the search is among the first `k` of its best rank's list
     for the term that ranks it best (whatever precedes it there outranks it), so the lists'
@@ -236,17 +230,9 @@ def _page_statement(
         .limit(bindparam("limit", type_=Integer()))
         .subquery("page")
     )
-    return (
-        select(
-            *summary_columns,
-            cast(page.c.sort_key, Text).label("sort_value"),
-            _total(word.terms).label("total"),
-        )
-        .select_from(page.join(Event, Event.shopify_product_id == page.c.event_id))
-        .order_by(page.c.sort_key.desc(), page.c.event_id.desc())
+    return totalled(
+        select(_total(word.terms).label("total")),
+        page.join(Event, Event.shopify_product_id == page.c.event_id),
+        [*summary_columns, cast(page.c.sort_key, Text).label("sort_value")],
+        (page.c.sort_key.desc(), page.c.event_id.desc()),
     )
-
-
-@lru_cache(maxsize=256)
-def _count_statement(shape: SearchShape) -> Select[Any]:
-    return select(_total(_word(shape).terms))

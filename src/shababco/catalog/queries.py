@@ -1,8 +1,8 @@
-"""All SQL of the read side. Each request runs at most two statements.
+"""All SQL of the read side. Each request runs at most two statements, a search one.
 
 Statements are built once per shape (`lru_cache`) with bound parameters, and executed with each
-request's values: building a search statement cost 5-11 ms of SQLAlchemy construction, binding
-its values costs microseconds, and a reused statement also skips the compiled cache's key walk.
+request's values (catalog.run): building a search statement cost 5-11 ms of SQLAlchemy
+construction, binding its values costs microseconds.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
-from shababco.catalog import postings
+from shababco.catalog import postings, run
 from shababco.catalog.models import (
     Event,
     EventSearch,
@@ -49,7 +49,7 @@ from shababco.catalog.models import (
     Ticket,
 )
 from shababco.catalog.params import MAX_BIGINT, Cursor, EventFilters, EventListParams, Sort
-from shababco.catalog.search_sql import SearchShape, search_cte, search_values
+from shababco.catalog.search_sql import SearchShape, search_cte, search_values, totalled
 
 SUMMARY_COLUMNS = (
     Event.shopify_product_id,
@@ -89,8 +89,10 @@ def listed() -> ColumnElement[bool]:
 
 
 def viewable() -> ColumnElement[bool]:
-    """Visibility by id or handle: active or unlisted."""
-    return and_(Event.status.in_(("active", "unlisted")), Event.deleted_at.is_(None))
+    """Visibility by id or handle: active or unlisted (not an IN list, which SQLAlchemy expands
+    per execution: catalog.run)."""
+    status = or_(Event.status == "active", Event.status == "unlisted")
+    return and_(status, Event.deleted_at.is_(None))
 
 
 def _start_key(sentinel: str, column: Any = Event.start_date) -> ColumnElement[Any]:
@@ -150,7 +152,6 @@ class _PageShape:
     filters: _FilterShape
     sort: Sort
     cursor: bool
-    with_total: bool
 
 
 Values = dict[str, Any]
@@ -230,10 +231,10 @@ class EventPage:
     next_cursor: Cursor | None
 
 
-def page_query(params: EventListParams, *, with_total: bool = False) -> tuple[Select[Any], Values]:
+def page_query(params: EventListParams) -> tuple[Select[Any], Values]:
     """The page statement of this request's shape (built once) and the values it runs with."""
     filters, values = _filter_shape(params.filters)
-    shape = _PageShape(filters, params.sort, params.cursor is not None, with_total)
+    shape = _PageShape(filters, params.sort, params.cursor is not None)
     values |= {"offset": params.offset, "limit": params.limit + 1}
     if params.cursor is not None:
         values |= {"cursor_value": params.cursor.value, "cursor_id": params.cursor.last_id}
@@ -246,14 +247,12 @@ def first_page_statement(params: EventListParams) -> Select[Any]:
     if by_postings is not None:
         statement, values = by_postings
         return statement.params(values)
-    return page_statement(
-        params, with_total=params.filters.search is not None and not params.cursor
-    )
+    return page_statement(params)
 
 
-def page_statement(params: EventListParams, *, with_total: bool = False) -> Select[Any]:
+def page_statement(params: EventListParams) -> Select[Any]:
     """The page statement with its values bound in: for EXPLAIN and tests."""
-    statement, values = page_query(params, with_total=with_total)
+    statement, values = page_query(params)
     return statement.params(values)
 
 
@@ -262,39 +261,41 @@ def _page_statement(shape: _PageShape) -> Select[Any]:
     """One page of listed events (limit + 1 rows, to know whether another page follows).
 
     The page is picked from the narrow source first (index-only where the indexes allow, so a
-    deep offset skips index entries, not rows), then its few wide rows are joined. `with_total`
-    adds the number of matches to each row, for a search that ranks them all anyway: the
-    (id, key) pairs are materialized once, then counted and sorted, so the rows kept while
-    counting are 16 bytes wide, not the vectors the key was computed from.
+    deep offset skips index entries, not rows), then its few wide rows are joined. A search
+    ranks all its matches anyway, so it counts them too: the (id, key) pairs are materialized
+    once, then counted and sorted (the rows kept are 16 bytes wide, not the vectors the key was
+    computed from), and the total comes as a column of every row, or of a single row without
+    an event when the page is empty (`totalled`). Counting apart visited every match twice.
     """
     query = search_cte(shape.filters.search) if shape.filters.search else None
     key, key_type = sort_key(shape.sort, query)
-    event_id = Event.shopify_product_id if query is None else EventSearch.event_id
-    columns = [event_id.label("picked_id"), key.label("sort_key")]
-    picked = _matching_shape(columns, shape.filters, query)
+    event_id: Any = Event.shopify_product_id if query is None else EventSearch.event_id
+    picked: Select[Any] = _matching_shape(
+        [event_id.label("picked_id"), key.label("sort_key")], shape.filters, query
+    )
     descending = shape.sort.descending
+    if query is not None:
+        matches = picked.cte("matches").prefix_with("MATERIALIZED")
+        key, event_id = matches.c.sort_key, matches.c.picked_id
+        picked = select(matches)
     if shape.cursor:
         value = cast(bindparam("cursor_value", type_=Text()), key_type)
         last_id = bindparam("cursor_id", type_=BigInteger())
         position, after = tuple_(key, event_id), tuple_(value, last_id)
         picked = picked.where(position < after if descending else position > after)
-    total: list[Any] = []
-    if shape.with_total:
-        matches = picked.cte("matches").prefix_with("MATERIALIZED")
-        total = [select(func.count()).select_from(matches).scalar_subquery().label("total")]
-        picked = select(matches).order_by(
-            *_ordering(matches.c.sort_key, matches.c.picked_id, descending)
-        )
-    else:
-        picked = picked.order_by(*_ordering(key, event_id, descending))
     offset, limit = bindparam("offset", type_=Integer()), bindparam("limit", type_=Integer())
-    page = picked.offset(offset).limit(limit).subquery()
-    outer = [*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value"), *total]
-    return (
-        select(*outer)
-        .select_from(page.join(Event, Event.shopify_product_id == page.c.picked_id))
-        .order_by(*_ordering(page.c.sort_key, page.c.picked_id, descending))
+    page = (
+        picked.order_by(*_ordering(key, event_id, descending))
+        .offset(offset)
+        .limit(limit)
+        .subquery("page")
     )
+    rows = page.join(Event, Event.shopify_product_id == page.c.picked_id)
+    columns: list[Any] = [*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value")]
+    order = _ordering(page.c.sort_key, page.c.picked_id, descending)
+    if query is None:
+        return select(*columns).select_from(rows).order_by(*order)
+    return totalled(select(func.count().label("total")).select_from(matches), rows, columns, order)
 
 
 def _ordering(key: Any, event_id: Any, descending: bool) -> tuple[Any, Any]:
@@ -383,21 +384,17 @@ def _midnight(day: date) -> datetime:
 
 
 async def list_events(conn: AsyncConnection, params: EventListParams) -> EventPage:
-    """One page of listed events, the total matching, and the cursor of the next page."""
-    by_postings = postings.page_query(params, SUMMARY_COLUMNS)
-    if by_postings is not None:
-        rows = (await conn.execute(*by_postings)).all()
-        total = (
-            rows[0].total if rows else (await conn.execute(*postings.count_query(params))).scalar()
-        )
-        return _page(params, rows, total)
-    # A first search page counts its matches while ranking them: one statement instead of two.
-    with_total = params.filters.search is not None and params.cursor is None
-    rows = (await conn.execute(*page_query(params, with_total=with_total))).all()
-    if with_total and rows:
+    """One page of listed events, the total matching, and the cursor of the next page: one
+    statement for a search (its page carries its total), two otherwise."""
+    search = postings.page_query(params, SUMMARY_COLUMNS) or (
+        page_query(params) if params.filters.search is not None else None
+    )
+    if search is not None:
+        rows = await run.rows(conn, *search)
         total = rows[0].total
-    else:
-        total = (await conn.execute(*count_query(params.filters))).scalar()
+        return _page(params, rows if rows[0].shopify_product_id is not None else [], total)
+    rows = await run.rows(conn, *page_query(params))
+    total = (await run.rows(conn, *count_query(params.filters)))[0][0]
     return _page(params, rows, total)
 
 
@@ -443,8 +440,8 @@ def event_statement(key: str) -> Select[Any]:
 
 async def get_event(conn: AsyncConnection, key: str) -> Row[Any] | None:
     by_id, values = _key_values(key)
-    row: Row[Any] | None = (await conn.execute(_event_statement(by_id), values)).first()
-    return row
+    found = await run.rows(conn, _event_statement(by_id), values)
+    return found[0] if found else None
 
 
 @lru_cache(maxsize=1)
@@ -461,9 +458,7 @@ def visible_tickets_statement(event_id: int) -> Select[Any]:
 
 
 async def visible_tickets(conn: AsyncConnection, event_id: int) -> Sequence[Row[Any]]:
-    statement = _visible_tickets_statement()
-    rows: Sequence[Row[Any]] = (await conn.execute(statement, {"event_id": event_id})).all()
-    return rows
+    return await run.rows(conn, _visible_tickets_statement(), {"event_id": event_id})
 
 
 @lru_cache(maxsize=2)
@@ -495,12 +490,13 @@ def tickets_of_statement(key: str) -> Select[Any]:
 async def tickets_of(conn: AsyncConnection, key: str) -> tuple[int, Sequence[Row[Any]]] | None:
     """The visible tickets of a viewable event in one statement; None if there is no such event."""
     by_id, values = _key_values(key)
-    rows = (await conn.execute(_tickets_of_statement(by_id), values)).all()
+    rows = await run.rows(conn, _tickets_of_statement(by_id), values)
     if not rows:
         return None
     return rows[0].found_event_id, [row for row in rows if row.shopify_variant_id is not None]
 
 
+@lru_cache(maxsize=1)
 def category_counts_statement() -> Select[str, int]:
     return (
         select(ListingCount.category, ListingCount.listed.label("count"))
@@ -509,5 +505,5 @@ def category_counts_statement() -> Select[str, int]:
     )
 
 
-async def category_counts(conn: AsyncConnection) -> Sequence[Row[str, int]]:
-    return (await conn.execute(category_counts_statement())).all()
+async def category_counts(conn: AsyncConnection) -> Sequence[Row[Any]]:
+    return await run.rows(conn, category_counts_statement())

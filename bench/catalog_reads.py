@@ -211,7 +211,10 @@ def prefix_query(rng: random.Random, titles: list[str]) -> str:
     return word[: rng.randint(2, 4)]
 
 
-def scenarios(count: int, titles: list[str]) -> dict[str, Callable[[random.Random], str]]:
+PathMaker = Callable[[random.Random], str]
+
+
+def scenarios(count: int, titles: list[str]) -> dict[str, PathMaker]:
     def some_id(rng: random.Random) -> int:
         index = rng.randrange(count)
         return 8_000_000_000_000 + (index + 1 if index % 20 == 0 else index)  # an active one
@@ -231,7 +234,27 @@ def scenarios(count: int, titles: list[str]) -> dict[str, Callable[[random.Rando
         "search": lambda rng: "/events?search=" + search_query(rng, titles),
         "search, typed prefix": lambda rng: "/events?search=" + prefix_query(rng, titles),
         "tickets": lambda rng: f"/events/{some_id(rng)}/tickets",
+        # The rest of a search, scrolled: its path is a first page's, whose cursor `measure`
+        # fetches (untimed) before timing the page after it.
+        NEXT_PAGE: lambda rng: "/events?search=" + search_query(rng, titles),
     }
+
+
+NEXT_PAGE = "search, next page"
+
+
+def _next_page(client: LeanClient, first_page: Callable[[random.Random], str]) -> PathMaker:
+    """Paths of the second page of searches that have one, by their first page's cursor."""
+
+    def make(rng: random.Random) -> str:
+        while True:
+            path = first_page(rng)
+            status, body = client.get(path)
+            cursor = json.loads(body)["next_cursor"] if status == 200 else None
+            if cursor:
+                return f"{path}&cursor={cursor}"
+
+    return make
 
 
 BROAD_SEARCH = 1000  # matches above which a search is reported apart
@@ -278,6 +301,8 @@ def measure(
     clients = [LeanClient("127.0.0.1", port) for port in ports]
     try:
         for read, make_path in scenarios(count, titles).items():
+            if read == NEXT_PAGE:
+                make_path = _next_page(clients[0], make_path)
             for _ in range(20):
                 path = make_path(rng)
                 for client in clients:

@@ -116,7 +116,7 @@ def test_searches_of_one_shape_share_one_statement() -> None:
 
 
 async def test_searches_reuse_their_plans_and_lists_plan_with_their_values(
-    settings: Settings,
+    settings: Settings, db: AsyncEngine
 ) -> None:
     """Searches run on a pool whose sessions keep one plan per prepared statement (db.py says
     why); lists, planned for their values, keep the server's default. Behind a transaction
@@ -133,6 +133,13 @@ async def test_searches_reuse_their_plans_and_lists_plan_with_their_values(
     pooled = open_database(settings.model_copy(update={"db_statement_cache_size": 0}), pool=False)
     try:
         assert pooled.reads(search=True) is pooled.read
+        # Precompiled statements (catalog.run) run unprepared too, again and again on one session.
+        await load_products(db, make_product(title="Night Owl"), make_product(title="Jazz"))
+        searched = EventListParams(filters=EventFilters(search="night owl"), sort=Sort.RELEVANCE)
+        async with pooled.read.connect() as conn:
+            totals = [(await queries.list_events(conn, searched)).total for _ in range(3)]
+            totals += [(await queries.list_events(conn, EventListParams())).total for _ in range(3)]
+        assert totals == [1, 1, 1, 2, 2, 2]
     finally:
         await pooled.dispose()
 

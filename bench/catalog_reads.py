@@ -212,6 +212,7 @@ def prefix_query(rng: random.Random, titles: list[str]) -> str:
 
 
 PathMaker = Callable[[random.Random], str]
+NEXT_PAGE = "search, next page"
 
 
 def scenarios(count: int, titles: list[str]) -> dict[str, PathMaker]:
@@ -240,10 +241,7 @@ def scenarios(count: int, titles: list[str]) -> dict[str, PathMaker]:
     }
 
 
-NEXT_PAGE = "search, next page"
-
-
-def _next_page(client: LeanClient, first_page: Callable[[random.Random], str]) -> PathMaker:
+def _next_page(client: LeanClient, first_page: PathMaker) -> PathMaker:
     """Paths of the second page of searches that have one, by their first page's cursor."""
 
     def make(rng: random.Random) -> str:

@@ -1,17 +1,20 @@
 """Uncached read latency at 100k events / 500k tickets, and the query plans behind it (issue 2).
 
-    .venv/bin/python -m bench.catalog_reads [--events 100000] [--requests 400] [--reference SRC]
+    .venv/bin/python -m bench.catalog_reads [--events 100000] [--requests 400] [--rounds 3]
+        [--reference SRC]
 
 Loads generated products through the real normalizer and upsert into a database of its own
 (`shababco_bench` on DATABASE_URL's server, or the local server), checks with EXPLAIN that no
 read scans a table sequentially, then times sequential HTTP requests against `shababco serve`
 (one worker, no cache) on a real socket, through a lean client (bench.lean_client) so that the
 time is the server's rather than httpx's. Writes bench/results/catalog_reads.{md,json} and
-bench/results/catalog_explain.txt. With `--reference SRC` (another checkout's `src/`, e.g. of
-the last commit on main: `git worktree add /tmp/old <commit>`) a second server importing that
-code runs beside this one, every request goes to both in turn, and the report gives each
-p50/p95 as a ratio to it: this VM's speed drifts by 2× within minutes, and interleaving the
-two servers' requests makes the drift fall on both alike.
+bench/results/catalog_explain.txt. The targets are judged on this code's server alone, after an
+untimed warm-up round, over several rounds of other requests (`--rounds`). With
+`--reference SRC` (another checkout's `src/`, e.g. of the last commit on main:
+`git worktree add /tmp/old <commit>`) the same requests then run again with a second server
+importing that code beside this one, every request going to both in turn, and the report gives
+each p50/p95 as a ratio to it: this VM's speed drifts by 2× within minutes, and interleaving
+the two servers' requests makes the drift fall on both alike.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +216,9 @@ def prefix_query(rng: random.Random, titles: list[str]) -> str:
 
 
 PathMaker = Callable[[random.Random], str]
+Sample = tuple[float, int]  # milliseconds, the page's total
+Samples = dict[str, list[Sample]]  # per read
+Figures = dict[str, dict[str, float]]
 NEXT_PAGE = "search, next page"
 
 
@@ -267,7 +274,7 @@ def _figures(samples: list[float]) -> dict[str, float]:
     }
 
 
-def _split_search(samples: list[tuple[float, int]]) -> dict[str, dict[str, float]]:
+def _split_search(samples: list[Sample]) -> Figures:
     """Search figures apart for narrow and broad searches (by the number of matches)."""
     groups = {
         f"search, ≤ {BROAD_SEARCH:,} matches": [ms for ms, n in samples if n <= BROAD_SEARCH],
@@ -276,7 +283,26 @@ def _split_search(samples: list[tuple[float, int]]) -> dict[str, dict[str, float
     return {label: _figures(chosen) for label, chosen in groups.items() if chosen}
 
 
-def _timed_get(client: LeanClient, path: str, read: str) -> tuple[float, int]:
+def summarize(samples: Samples) -> Figures:
+    """Per read: latency figures; searches also split by how many events they match."""
+    figures: Figures = {}
+    for read, taken in samples.items():
+        figures[read] = _figures([ms for ms, _ in taken])
+        if read == "search":
+            figures |= _split_search(taken)
+    return figures
+
+
+def pooled(rounds: list[Samples]) -> Samples:
+    """The samples of several rounds together, per read."""
+    merged: Samples = {}
+    for samples in rounds:
+        for read, taken in samples.items():
+            merged.setdefault(read, []).extend(taken)
+    return merged
+
+
+def _timed_get(client: LeanClient, path: str, read: str) -> Sample:
     """Milliseconds for one 200 answer, and the page's total (0 for tickets)."""
     started = time.perf_counter()
     status, body = client.get(path)
@@ -287,15 +313,15 @@ def _timed_get(client: LeanClient, path: str, read: str) -> tuple[float, int]:
 
 
 def measure(
-    ports: list[int], count: int, requests: int, titles: list[str]
-) -> list[dict[str, dict[str, float]]]:
-    """Per server, per read: latency figures; searches also split by how many events they match.
+    ports: list[int], count: int, requests: int, titles: list[str], seed: int = 42
+) -> list[Samples]:
+    """Per server, per read: the timed requests (paths drawn from `seed`).
 
     Every path goes to each server in turn, the first alternating, so a machine whose speed
     drifts during the run slows every server alike.
     """
-    rng = random.Random(42)
-    results: list[dict[str, dict[str, float]]] = [{} for _ in ports]
+    rng = random.Random(seed)
+    results: list[Samples] = [{} for _ in ports]
     clients = [LeanClient("127.0.0.1", port) for port in ports]
     try:
         for read, make_path in scenarios(count, titles).items():
@@ -305,16 +331,13 @@ def measure(
                 path = make_path(rng)
                 for client in clients:
                     client.get(path)
-            samples: list[list[tuple[float, int]]] = [[] for _ in ports]
+            for result in results:
+                result[read] = []
             for turn in range(requests):
                 path = make_path(rng)
                 order = range(len(ports)) if turn % 2 == 0 else reversed(range(len(ports)))
                 for index in order:
-                    samples[index].append(_timed_get(clients[index], path, read))
-            for index, taken in enumerate(samples):
-                results[index][read] = _figures([ms for ms, _ in taken])
-                if read == "search":
-                    results[index] |= _split_search(taken)
+                    results[index][read].append(_timed_get(clients[index], path, read))
     finally:
         for client in clients:
             client.close()
@@ -357,7 +380,7 @@ def write_results(summary: dict[str, Any], explain: str) -> None:
     load = summary["load_seconds"]
     command = (
         f".venv/bin/python -m bench.catalog_reads --events {summary['events']}"
-        f" --requests {summary['requests']}"
+        f" --requests {summary['requests']} --rounds {len(summary['rounds'])}"
         + (f" --reference {summary['reference']['source']}" if summary.get("reference") else "")
     )
     seq_scans = ", ".join(summary["seq_scans"]) or "none"
@@ -368,12 +391,13 @@ def write_results(summary: dict[str, Any], explain: str) -> None:
 Command: `{command}`
 Machine: {summary["machine"]}. One `shababco serve` worker, no cache, sequential HTTP requests
 over loopback through a lean keep-alive client (client time: includes HTTP, JSON and both SQL
-statements, not httpx's own overhead).
+statements, not httpx's own overhead). The figures pool {len(summary["rounds"])} rounds of
+{summary["requests"]} requests per read, each round drawing other paths:
 
 | read | p50 ms | p95 ms | p99 ms | p95 ≤ {TARGET_P95_MS:g} ms | requests |
 |---|---|---|---|---|---|
 {rows}
-
+{rounds_table(summary["rounds"])}
 EXPLAIN ANALYZE of every read: `catalog_explain.txt`; sequential scans: {seq_scans}.
 Load through normalize + upsert: {load_text}.
 {reference_table(summary)}"""
@@ -395,55 +419,97 @@ async def prepare(url: str, count: int) -> tuple[float | None, str, list[str], l
     return seconds, explain, offenders, titles
 
 
-def timed(
-    url: str, args: argparse.Namespace, titles: list[str]
-) -> list[dict[str, dict[str, float]]]:
-    """This code's figures, then the reference's when one is given, measured side by side."""
-    sources: list[Path | None] = [None] + ([args.reference] if args.reference else [])
-    ports = [args.port + index for index in range(len(sources))]
-    servers = []
+@dataclass
+class Timings:
+    alone: list[Samples]  # per round, this code's server alone: what the targets are judged on
+    side_by_side: tuple[Samples, Samples] | None  # this code's and the reference's, in turn
+
+
+WARM_UP_SEED = 41  # the timed rounds draw from 42 on
+
+
+def timed(url: str, args: argparse.Namespace, titles: list[str]) -> Timings:
+    """This code's server alone, `args.rounds` times, each round drawing other paths (a repeated
+    path finds its pages in PostgreSQL's buffers); then, when a reference is given, the first
+    round's paths again with both servers side by side, for the ratios. Each server first
+    answers an untimed round: a process builds, prepares and plans each statement shape on its
+    first use (20-35 ms for a search), which the 20 requests `measure` warms each read with do
+    not cover."""
+
+    def warm_up(port: int) -> None:
+        measure([port], args.events, args.requests, titles, seed=WARM_UP_SEED)
+
+    servers = [start_server(url, args.port)]
     try:
-        for port, source in zip(ports, sources, strict=True):
-            servers.append(start_server(url, port, source))
-        return measure(ports, args.events, args.requests, titles)
+        warm_up(args.port)
+        alone = [
+            measure([args.port], args.events, args.requests, titles, seed=42 + turn)[0]
+            for turn in range(args.rounds)
+        ]
+        if args.reference is None:
+            return Timings(alone, None)
+        servers.append(start_server(url, args.port + 1, args.reference))
+        warm_up(args.port + 1)
+        ours, theirs = measure([args.port, args.port + 1], args.events, args.requests, titles)
+        return Timings(alone, (ours, theirs))
     finally:
         for server in servers:
             server.terminate()
             server.wait(10)
 
 
+def rounds_table(rounds: list[Figures]) -> str:
+    """Each read's p95 in each round: how far one round's figure moves on this machine."""
+    rows = "\n".join(
+        f"| {read} | " + " | ".join(str(figures[read]["p95_ms"]) for figures in rounds) + " |"
+        for read in rounds[0]
+        if all(read in figures for figures in rounds)
+    )
+    numbers = " | ".join(str(turn + 1) for turn in range(len(rounds)))
+    return (
+        "\nThe p95 (ms) of each round alone:\n\n"
+        f"| read | {numbers} |\n|---|{'---|' * len(rounds)}\n{rows}\n"
+    )
+
+
 def reference_table(summary: dict[str, Any]) -> str:
-    """Each read's p50 and p95 against the reference server's, measured in the same run."""
+    """Each read's p50 and p95 beside the reference server's, both measured side by side."""
     reference = summary.get("reference")
     if not reference:
         return ""
     rows = []
-    for name, ours in summary["latency"].items():
+    for name, ours in reference["paired"].items():
         theirs = reference["latency"].get(name)
         if theirs is None:
             continue
         rows.append(
-            f"| {name} | {theirs['p50_ms']} | {theirs['p95_ms']} | "
-            f"{ours['p50_ms'] / theirs['p50_ms']:.2f}× | {ours['p95_ms'] / theirs['p95_ms']:.2f}× |"
+            f"| {name} | {ours['p50_ms']} | {ours['p95_ms']} | {theirs['p50_ms']} | "
+            f"{theirs['p95_ms']} | {ours['p50_ms'] / theirs['p50_ms']:.2f}× | "
+            f"{ours['p95_ms'] / theirs['p95_ms']:.2f}× |"
         )
     return (
-        f"\nThe same requests, each sent in turn to a server importing `{reference['source']}`"
-        " (the reference), and this code's figures as a ratio of its (below 1: faster):\n\n"
-        "| read | reference p50 ms | reference p95 ms | p50 ratio | p95 ratio |\n"
-        "|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
+        f"\nThen the same requests again, each sent in turn to this code's server and to one"
+        f" importing `{reference['source']}` (the reference), and this code's figures as a ratio"
+        " of its (below 1: faster). Compare the ratios, not these figures with the run alone"
+        " above: here each request runs twice in a row, so the server going second finds its"
+        " pages in PostgreSQL's buffers, and the run alone came at another minute of a machine"
+        " whose speed drifts:\n\n"
+        "| read | p50 ms | p95 ms | reference p50 ms | reference p95 ms | p50 ratio | p95 ratio |\n"
+        "|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n"
     )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--requests", type=int, default=400)
+    parser.add_argument("--requests", type=int, default=400, help="per read and round")
+    parser.add_argument("--rounds", type=int, default=3, help="of this code's server alone")
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--reference", type=Path, help="a src/ folder to compare against")
     args = parser.parse_args()
     url = bench_url()
     seconds, explain, offenders, titles = asyncio.run(prepare(url, args.events))
-    latency, *reference = timed(url, args, titles)
+    timings = timed(url, args, titles)
     summary = {
         "events": args.events,
         "tickets": args.events * 5,
@@ -452,9 +518,14 @@ def main() -> None:
         f"Python {platform.python_version()}",
         "load_seconds": seconds,
         "seq_scans": offenders,
-        "latency": latency,
-        "reference": {"source": str(args.reference), "latency": reference[0]}
-        if reference
+        "latency": summarize(pooled(timings.alone)),
+        "rounds": [summarize(samples) for samples in timings.alone],
+        "reference": {
+            "source": str(args.reference),
+            "paired": summarize(timings.side_by_side[0]),
+            "latency": summarize(timings.side_by_side[1]),
+        }
+        if timings.side_by_side
         else None,
     }
     write_results(summary, explain)

@@ -20,6 +20,11 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shababco.cache.core import ResponseCache
+from shababco.cache.keys import cache_key
+from shababco.cache.store import Built
+from shababco.changes import ChangeFeed
+from shababco.config import Settings
 from tests.factories import make_product
 from tests.processes import RedisServer, ServeProcess
 from tests.services import on_ci
@@ -126,6 +131,47 @@ async def test_100_concurrent_misses_across_both_processes_fill_once(
     sources = Counter(response.headers["x-cache"] for response in responses)
     assert sources["miss"] == 1, sources
     assert len({response.content for response in responses}) == 1
+
+
+async def test_a_fill_landing_between_the_read_and_the_lock_is_taken_not_repeated(
+    redis_server: RedisServer, settings: Settings, db: AsyncEngine
+) -> None:
+    """Two caches, as in two processes: B reads L2 (empty), A then fills the key from start to
+    end, and only then does B take the fill lock. B must find A's entry, not compute again."""
+    shared = settings.model_copy(update={"redis_url": redis_server.url, "cache_ttl_detail": 300})
+    first, second = ResponseCache(shared), ResponseCache(shared)
+    for cache in (first, second):
+        await cache.start(db, ChangeFeed(db))
+    computed: Counter[str] = Counter()
+
+    def compute_by(name: str) -> Any:
+        async def compute() -> Built:
+            computed[name] += 1
+            return Built(b'{"items": []}', 42)
+
+        return compute
+
+    key = cache_key("/events/42/tickets", b"")
+    assert key is not None
+    try:
+        await eventually(lambda: _up(first, second), within=10)
+        assert second.shared is not None
+        take_lock = second.shared.lock
+
+        async def lock_once_the_other_filled(digest: str) -> bool | None:
+            await first.fetch(key, compute_by("first"))
+            return await take_lock(digest)
+
+        second.shared.lock = lock_once_the_other_filled  # type: ignore[method-assign]
+        entry, source = await second.fetch(key, compute_by("second"))
+        assert (computed, source, entry.body) == (Counter(first=1), "l2", b'{"items": []}')
+    finally:
+        for cache in (first, second):
+            await cache.stop()
+
+
+async def _up(*caches: ResponseCache) -> bool:
+    return all(cache.shared is not None and cache.shared.up for cache in caches)
 
 
 async def test_etags_are_identical_across_processes(clients: list[httpx.AsyncClient]) -> None:

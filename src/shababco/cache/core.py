@@ -124,11 +124,14 @@ class ResponseCache:
             return entry, "l2"
         metrics.cache_miss("l2", key.endpoint)
         locked = await shared.lock(key.digest)
-        if locked is False:
-            entry = await self._await_filler(shared, key, ttl)
+        try:
+            if locked:
+                # Another process may have filled it, lock taken and released, since the read.
+                entry = await self._from_shared(shared, key, ttl)
+            elif locked is False:
+                entry = await self._await_filler(shared, key, ttl)
             if entry is not None:
                 return entry, "l2"
-        try:
             entry = await self._compute(key, compute, ttl)
             await shared.put(key.digest, encode_shared(entry), ttl)
         finally:

@@ -39,7 +39,7 @@ def _client(url: str, *, socket_timeout: float | None) -> Redis:
         socket_connect_timeout=TIMEOUT_SECONDS,
         retry=Retry(NoBackoff(), 0),
     )
-    return Redis(connection_pool=pool)
+    return Redis.from_pool(pool)  # owned: closing the client disconnects the pool
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

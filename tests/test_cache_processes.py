@@ -20,7 +20,7 @@ import pytest
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shababco.cache.core import ResponseCache
+from shababco.cache.core import Compute, ResponseCache
 from shababco.cache.keys import cache_key
 from shababco.cache.store import Built
 from shababco.changes import ChangeFeed
@@ -144,7 +144,7 @@ async def test_a_fill_landing_between_the_read_and_the_lock_is_taken_not_repeate
         await cache.start(db, ChangeFeed(db))
     computed: Counter[str] = Counter()
 
-    def compute_by(name: str) -> Any:
+    def compute_by(name: str) -> Compute:
         async def compute() -> Built:
             computed[name] += 1
             return Built(b'{"items": []}', 42)

@@ -46,8 +46,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.catalog_data import product
 from bench.catalog_reads import load
 from bench.server_time import scrape_buckets, server_times
-from shababco.db import async_url
-from shababco.migrate import upgrade
+from shababco.database.engines import async_url
+from shababco.database.migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -46,10 +46,10 @@ from bench.lean_client import LeanClient
 from shababco.catalog import queries
 from shababco.catalog.models import Event
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
-from shababco.db import async_url
-from shababco.migrate import upgrade
-from shababco.shopify.apply import upsert_products
-from shababco.shopify.normalize import normalize_product
+from shababco.database.engines import async_url
+from shababco.database.migrate import upgrade
+from shababco.shopify.mirror.apply import upsert_products
+from shababco.shopify.mirror.products import normalize_product
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"

@@ -23,7 +23,7 @@ import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shababco.shopify.demo import DemoStore, start_simulator, stop_simulator
+from shababco.commands.demo import DemoStore, start_simulator, stop_simulator
 
 RESULTS = Path(__file__).resolve().parent / "results"
 ADMIN_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -36,7 +36,7 @@ async def fresh_database(name: str) -> str:
         await conn.execute(text(f'CREATE DATABASE "{name}"'))
     await admin.dispose()
     url = ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    from shababco.migrate import upgrade
+    from shababco.database.migrate import upgrade
 
     engine = create_async_engine(url)
     await upgrade(engine)
@@ -49,13 +49,16 @@ def child(method: str) -> None:
     from dataclasses import asdict
 
     from shababco.config import get_settings
-    from shababco.shopify.client import ShopifyClient
-    from shababco.shopify.commands import open_mirror
-    from shababco.shopify.sync import run_sync
+    from shababco.database.migrate import migrated_database
+    from shababco.shopify.admin.client import ShopifyClient
+    from shababco.shopify.sync.full import run_sync
 
     async def run() -> dict[str, Any]:
         settings = get_settings()
-        async with ShopifyClient.from_settings(settings) as client, open_mirror(settings) as db:
+        async with (
+            ShopifyClient.from_settings(settings) as client,
+            migrated_database(settings) as db,
+        ):
             report = await run_sync(db.write, client, method=method, currency="SAR")
             return {**asdict(report), "throttled": client.throttled}
 

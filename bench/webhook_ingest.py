@@ -33,7 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shababco.db import async_url
+from shababco.database.engines import async_url
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SECRET = "bench-webhook-secret"
@@ -232,7 +232,7 @@ def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     url = bench_url()
     await fresh_database(url)
-    from shababco.migrate import upgrade
+    from shababco.database.migrate import upgrade
 
     engine = create_async_engine(url)
     await upgrade(engine)

@@ -4,31 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
-import threading
-import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from shababco.app import create_app
-from shababco.catalog.models import Base
 from shababco.config import Settings
-from shababco.db import async_url
-from shababco.embedded import EmbeddedPostgres
-from shababco.migrate import upgrade
-from shababco.shopify import models as _shopify_models  # noqa: F401
-from shababco.shopify.apply import upsert_products
-from shababco.shopify.normalize import normalize_product
-from tests.services import (
+from shababco.database.embedded import EmbeddedPostgres
+from shababco.database.engines import async_url
+from shababco.database.migrate import upgrade
+from shababco.tables import metadata
+from tests.support.data import PREVIOUS_WEBHOOK_SECRET, TEST_SHOP, WEBHOOK_SECRET
+from tests.support.server import LiveServer
+from tests.support.services import (
     ROOT,
     admin_postgres_url,
     check_required_services,
@@ -36,21 +28,9 @@ from tests.services import (
     postgres_reachable,
 )
 
-PAYLOADS = ROOT / "examples" / "shopify-payloads"
-TEST_SHOP = "shababco-test.myshopify.com"
-WEBHOOK_SECRET = "hush"  # SPEC §6's test vector secret
-PREVIOUS_WEBHOOK_SECRET = "old-hush"
-
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     check_required_services()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
@@ -111,7 +91,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 async def db(engine: AsyncEngine) -> AsyncEngine:
     """The session's engine on empty tables: each test starts from nothing."""
-    tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+    tables = ", ".join(table.name for table in metadata.sorted_tables)
     for attempt in range(5):
         try:
             async with engine.begin() as conn:
@@ -122,31 +102,6 @@ async def db(engine: AsyncEngine) -> AsyncEngine:
                 raise
             await asyncio.sleep(0.1)
     return engine
-
-
-class LiveServer:
-    """The real app under uvicorn on a free port, in a thread with its own event loop."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> LiveServer:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("API server did not start")
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
@@ -168,21 +123,3 @@ def cached_api(settings: Settings) -> Iterator[LiveServer]:
 async def api(live_api: LiveServer, db: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=live_api.url, timeout=10) as client:
         yield client
-
-
-async def load_products(engine: AsyncEngine, *products: dict[str, Any]) -> set[int]:
-    """Apply REST-shaped products through the normalizer and upsert, as import does."""
-    records = [normalize_product(product, currency="USD") for product in products]
-    async with engine.begin() as conn:
-        return await upsert_products(conn, records)
-
-
-def payload(name: str) -> Any:
-    import json
-
-    document = json.loads((PAYLOADS / name).read_text())
-    return document.get("body", document) if isinstance(document, dict) else document
-
-
-def payload_path(name: str) -> Path:
-    return PAYLOADS / name

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.config import Settings
 from shababco.logs import JsonFormatter, TextFormatter, register_secrets
-from tests.conftest import LiveServer
-from tests.webhook_client import deliver
+from tests.support.server import LiveServer
+from tests.support.webhook_client import deliver
 
 # Built at run time, so that no token- or URL-password-shaped literal sits in the repository.
 TOKEN_PREFIX = "shp" + "at_"

@@ -17,14 +17,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco import heap
 from shababco.config import Settings
-from shababco.db import main_table
-from shababco.shopify.reconcile import ReconcileReport
-from shababco.shopify.scheduled import record
-from tests.conftest import LiveServer, load_products
-from tests.factories import make_product
-from tests.processes import ServeProcess
-from tests.services import ROOT
-from tests.webhook_client import deliver, eventually
+from shababco.database.engines import main_table
+from shababco.shopify.sync.reconcile import ReconcileReport
+from shababco.shopify.sync.scheduled import record
+from tests.support.data import load_products
+from tests.support.factories import make_product
+from tests.support.processes import ServeProcess
+from tests.support.server import LiveServer
+from tests.support.services import ROOT
+from tests.support.webhook_client import deliver, eventually
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "shababco.json"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]

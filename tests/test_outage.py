@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from shababco.config import Settings
-from tests.conftest import LiveServer, free_port
-from tests.factories import make_product
-from tests.webhook_client import shopify_headers
+from tests.support.factories import make_product
+from tests.support.server import LiveServer, free_port
+from tests.support.webhook_client import shopify_headers
 
 
 @pytest.fixture(scope="module")

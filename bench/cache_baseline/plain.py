@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shababco.catalog import queries
 from shababco.catalog.params import EventListParams
 from shababco.catalog.schemas import detail_dict, summary_dict
-from shababco.db import async_url
+from shababco.database.engines import async_url
 
 TTL = 300
 engine = create_async_engine(async_url(os.environ["DATABASE_URL"]), pool_size=20)

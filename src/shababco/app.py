@@ -14,32 +14,24 @@ from sqlalchemy import text
 
 from shababco import __version__, heap, metrics
 from shababco.cache.asgi import CacheMiddleware
+from shababco.cache.changes import ChangeFeed
 from shababco.cache.core import ResponseCache
 from shababco.catalog.routes import router as catalog_router
-from shababco.changes import ChangeFeed
 from shababco.config import Settings, get_settings
-from shababco.db import Database, open_database
+from shababco.database.engines import Database
+from shababco.database.migrate import migrated_database
 from shababco.errors import ApiError, install_error_handlers
 from shababco.http import dumps
 from shababco.logs import register_secrets
-from shababco.migrate import upgrade
-from shababco.shopify.client import ShopifyClient
-from shababco.shopify.inbox import InboxWorker, backlog
-from shababco.shopify.refetch import ProductRefetcher
-from shababco.shopify.scheduled import run_reconciler
-from shababco.shopify.webhooks import router as webhooks_router
+from shababco.shopify.admin.client import ShopifyClient
+from shababco.shopify.sync.scheduled import run_reconciler
+from shababco.shopify.webhooks.inbox import InboxWorker, backlog
+from shababco.shopify.webhooks.intake import router as webhooks_router
+from shababco.shopify.webhooks.refetch import ProductRefetcher
 from shababco.telemetry import TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 2.0
-
-
-async def start_database(settings: Settings) -> Database:
-    """Open the engines; on the embedded default also start the server and migrate it."""
-    database = await asyncio.to_thread(open_database, settings)
-    if database.embedded is not None:
-        await upgrade(database.write)
-    return database
 
 
 class BackgroundJobs:
@@ -80,18 +72,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        app.state.database = database = await start_database(settings)
-        app.state.changes = changes = ChangeFeed(database.write)
-        await cache.start(database.read, changes)
-        jobs = BackgroundJobs(settings, database, changes)
-        app.state.inbox = jobs.inbox
-        heap.settle()
-        try:
-            yield
-        finally:
-            await jobs.close()
-            await cache.stop()
-            await database.dispose()
+        async with migrated_database(settings) as database:
+            app.state.database = database
+            app.state.changes = changes = ChangeFeed(database.write)
+            await cache.start(database.read, changes)
+            jobs = BackgroundJobs(settings, database, changes)
+            app.state.inbox = jobs.inbox
+            heap.settle()
+            try:
+                yield
+            finally:
+                await jobs.close()
+                await cache.stop()
 
     app = FastAPI(
         title="Shababco events API",

@@ -16,10 +16,9 @@ import uvicorn
 from rich.console import Console
 
 from shababco.config import ConfigError, Settings, get_settings
-from shababco.db import open_database
+from shababco.database.migrate import migrated_database
 from shababco.logs import configure_logging, logging_config, register_secrets
 from shababco.metrics import MULTIPROC_DIR_ENV
-from shababco.migrate import upgrade
 from shababco.simulator.cli import simulator_command
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Shababco events API.")
@@ -33,7 +32,7 @@ WORKER_HEALTHCHECK_SECONDS = 30
 T = TypeVar("T")
 
 if TYPE_CHECKING:
-    from shababco.shopify.subscriptions import Subscription
+    from shababco.shopify.webhooks.subscriptions import Subscription
 
 
 def _fail(message: str) -> typer.Exit:
@@ -100,11 +99,8 @@ def db_upgrade(revision: str = typer.Argument("head")) -> None:
     """Apply Alembic migrations up to REVISION (default: head)."""
 
     async def run() -> None:
-        database = open_database(get_settings(), pool=False)
-        try:
-            await upgrade(database.write, revision)
-        finally:
-            await database.dispose()
+        async with migrated_database(get_settings(), pool=False, revision=revision):
+            pass
 
     try:
         asyncio.run(run())
@@ -118,17 +114,12 @@ def import_command(
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True),
 ) -> None:
     """Load REST-shaped products (a JSON list, or one per line) through the normalizer."""
-    from shababco.shopify.importer import ImportFileError, import_file
+    from shababco.commands.importer import ImportFileError, import_file
 
     async def run() -> None:
         settings = get_settings()
-        database = open_database(settings, pool=False)
-        try:
-            if database.embedded is not None:
-                await upgrade(database.write)
+        async with migrated_database(settings, pool=False) as database:
             report = await import_file(database.write, file, currency=settings.shop_currency)
-        finally:
-            await database.dispose()
         console.print(
             f"imported {file.name}: {report.read} products read, {report.applied} applied, "
             f"{report.skipped_as_older} older than the mirror"
@@ -146,7 +137,7 @@ def demo(
     events: int = typer.Option(200, min=1, help="Demo events in the simulated store."),
 ) -> None:
     """The embedded default end to end: simulated store, webhooks, initial sync, the API."""
-    from shababco.shopify.demo import run_demo
+    from shababco.commands.demo import run_demo
 
     try:
         run_demo(
@@ -165,7 +156,7 @@ def sync(
     batch_size: int = typer.Option(250, min=1, max=5000, help="Products per transaction."),
 ) -> None:
     """Initial full sync from the store (resumes an interrupted run of the same method)."""
-    from shababco.shopify.commands import sync_store
+    from shababco.commands.store import sync_store
 
     if method not in ("bulk", "pages"):
         raise _fail("--method must be bulk or pages")
@@ -182,8 +173,8 @@ def sync(
 @app.command()
 def reconcile() -> None:
     """One reconciliation pass: repair what webhooks missed, and report it."""
-    from shababco.shopify.commands import reconcile_store
-    from shababco.shopify.reconcile import report_lines
+    from shababco.commands.store import reconcile_store
+    from shababco.shopify.sync.reconcile import report_lines
 
     report = _run_store_command(reconcile_store)
     if report is None:
@@ -199,7 +190,7 @@ def webhooks_register(
     ),
 ) -> None:
     """Subscribe every topic at ADDRESS/webhooks/{topic} (existing ones are kept)."""
-    from shababco.shopify.commands import register_webhooks
+    from shababco.commands.store import register_webhooks
 
     def run(settings: Settings) -> Coroutine[Any, Any, list[Subscription]]:
         base = address or settings.public_base_url
@@ -215,7 +206,7 @@ def webhooks_register(
 @webhooks_app.command("list")
 def webhooks_list() -> None:
     """List the store's webhook subscriptions."""
-    from shababco.shopify.commands import list_webhooks
+    from shababco.commands.store import list_webhooks
 
     for subscription in _run_store_command(list_webhooks):
         namespaces = ",".join(subscription.metafield_namespaces)
@@ -230,7 +221,7 @@ def webhooks_delete(
     every: bool = typer.Option(False, "--all", help="Delete every subscription."),
 ) -> None:
     """Delete subscriptions by id, or all of them."""
-    from shababco.shopify.commands import delete_webhooks
+    from shababco.commands.store import delete_webhooks
 
     if not subscription_id and not every:
         raise _fail("pass --id ID (repeatable) or --all")
@@ -242,7 +233,7 @@ def webhooks_delete(
 
 def _run_store_command(body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Run a store command; configuration and Shopify errors end it with a clear message."""
-    from shababco.shopify.client import ShopifyError
+    from shababco.shopify.admin.client import ShopifyError
 
     try:
         settings = get_settings()

@@ -11,7 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shababco.cache.core import ResponseCache
-from shababco.db import Database
+from shababco.database.engines import Database
 
 
 async def get_database(request: Request) -> Database:

@@ -2,7 +2,7 @@ import asyncio
 import math
 
 from bench.closed_loop import Percentile, Samples, censored_percentile, closed_loop
-from bench.suite import old_window
+from bench.suite.run import old_window
 
 
 def test_percentile_without_censoring_is_exact() -> None:

@@ -1,7 +1,8 @@
 from pathlib import Path
 from typing import Any
 
-from bench import suite_report
+from bench.suite import output
+from bench.suite import report as suite_report
 
 from tests.benchmarks.samples import NEW, OLD, SETTINGS
 
@@ -60,7 +61,7 @@ def test_readme_block_is_replaced_between_markers_only() -> None:
 def test_write_produces_markdown_charts_and_readme(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# T\n\n## Benchmarks\n\nIntro.\n")
-    suite_report.write(summary(), tmp_path, readme)
+    output.write(summary(), tmp_path, readme)
     assert (tmp_path / "suite.md").read_text().startswith("# Old architecture")
     for chart in ("suite_p50.png", "suite_fixed_rate.png"):
         assert (tmp_path / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,7 +1,8 @@
 import json
 from pathlib import Path
 
-from bench import suite_report, targets
+from bench import targets
+from bench.suite import report as suite_report
 
 from tests.benchmarks.samples import NEW, OLD, SETTINGS
 

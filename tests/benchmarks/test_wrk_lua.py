@@ -2,7 +2,7 @@ import random
 import re
 
 import pytest
-from bench.suite_paths import generated_ids, mixed_paths, read_paths
+from bench.suite.paths import generated_ids, mixed_paths, read_paths
 from bench.wrk_lua import Pacing, lua_script
 
 

@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shababco.catalog import queries
 from shababco.catalog.models import Event
 from shababco.catalog.params import EventFilters
-from tests.conftest import load_products
-from tests.factories import BASE_TIME, make_product
+from tests.support.data import load_products
+from tests.support.factories import BASE_TIME, make_product
 
 CATEGORIES = ["Concerts", "Theatre", None]
 

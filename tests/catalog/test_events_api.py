@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import load_products
-from tests.factories import BASE_TIME, make_product, make_variant
+from tests.support.data import load_products
+from tests.support.factories import BASE_TIME, make_product, make_variant
 
 DAY = timedelta(days=1)
 

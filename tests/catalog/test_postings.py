@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shababco.catalog import postings, queries
 from shababco.catalog.models import Event
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
-from tests.conftest import load_products
-from tests.factories import BASE_TIME, make_product
+from tests.support.data import load_products
+from tests.support.factories import BASE_TIME, make_product
 
 # Words sharing prefixes, so one searched word covers several terms; Arabic forms behind prefixes.
 WORDS = ["gala", "galaxy", "galas", "gallery", "gold", "golden", "مهرجان", "المهرجان", "حفلة"]

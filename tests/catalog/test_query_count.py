@@ -10,8 +10,9 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from tests.conftest import LiveServer, load_products
-from tests.factories import make_product, make_variant
+from tests.support.data import load_products
+from tests.support.factories import make_product, make_variant
+from tests.support.server import LiveServer
 
 
 @pytest.fixture

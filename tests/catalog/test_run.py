@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.catalog import postings, queries, run
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
-from tests.conftest import load_products
-from tests.factories import BASE_TIME, make_product, make_variant
+from tests.support.data import load_products
+from tests.support.factories import BASE_TIME, make_product, make_variant
 
 
 def list_params(**filters: Any) -> EventListParams:

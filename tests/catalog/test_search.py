@@ -13,9 +13,9 @@ from shababco.catalog.models import EventSearch
 from shababco.catalog.params import EventFilters, EventListParams, Sort
 from shababco.catalog.search_sql import EXPANSION_LIMIT, search_cte, search_values
 from shababco.config import Settings
-from shababco.db import open_database
-from tests.conftest import load_products
-from tests.factories import BASE_TIME, make_product, make_variant
+from shababco.database.engines import open_database
+from tests.support.data import load_products
+from tests.support.factories import BASE_TIME, make_product, make_variant
 
 # More words behind "zo" than a prefix expands to, a few Arabic ones, and accented ones.
 NAMES = [f"zo{a}{b}" for a in "abcdefg" for b in "klmnpr"][: EXPANSION_LIMIT + 10]

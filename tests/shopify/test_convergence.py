@@ -24,13 +24,10 @@ from sqlalchemy.pool import NullPool
 
 from shababco.config import Settings
 from shababco.shopify.models import WebhookDelivery
-from shababco.shopify.reconcile import reconcile
-from shababco.shopify.subscriptions import register_subscriptions
-from tests.conftest import LiveServer
-from tests.helpers_simulator import SECRET, TOKEN, export, running_simulator, shopify_client
-from tests.mirror import mirror_differences
-from tests.simulator.conftest import SimulatorProcess, gql, idle
-from tests.simulator.scenario import (
+from shababco.shopify.sync.reconcile import reconcile
+from shababco.shopify.webhooks.subscriptions import register_subscriptions
+from tests.support.mirror import mirror_differences
+from tests.support.scenario import (
     INVENTORY_SET,
     METAFIELDS_SET,
     ORDER_CANCEL,
@@ -40,6 +37,17 @@ from tests.simulator.scenario import (
     PRODUCT_UPDATE,
     REFUND_CREATE,
     first_location,
+)
+from tests.support.server import LiveServer
+from tests.support.simulator import (
+    SECRET,
+    TOKEN,
+    SimulatorProcess,
+    export,
+    gql,
+    idle,
+    running_simulator,
+    shopify_client,
 )
 
 SHOP_DOMAIN = "shababco-dev.myshopify.com"  # the simulator's default

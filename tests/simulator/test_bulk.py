@@ -8,7 +8,7 @@ from itertools import pairwise
 
 import httpx
 
-from tests.simulator.conftest import gql
+from tests.support.simulator import gql
 
 BULK = """mutation($q: String!) {
   bulkOperationRunQuery(query: $q, groupObjects: false) {

@@ -9,9 +9,9 @@ from itertools import pairwise
 import httpx
 
 from shababco.simulator.delivery import RETRY_DELAYS
-from tests.simulator.conftest import gql, idle, subscribe, unsubscribe
-from tests.simulator.receiver import Receiver
-from tests.simulator.scenario import INVENTORY_SET, PRODUCT_UPDATE, create_event, first_location
+from tests.support.receiver import Receiver
+from tests.support.scenario import INVENTORY_SET, PRODUCT_UPDATE, create_event, first_location
+from tests.support.simulator import gql, idle, subscribe, unsubscribe
 
 SCALE = 0.0005  # the session simulator's --retry-time-scale
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.simulator.conftest import API, gql
+from tests.support.simulator import API, gql
 
 PRODUCT_PAGE = """query($after: String, $q: String) {
   products(first: 10, after: $after, query: $q, sortKey: UPDATED_AT) {

@@ -17,8 +17,8 @@ from shababco.simulator.http1 import (
     ServerDisconnected,
     encode_post,
 )
-from tests.simulator.conftest import free_port
-from tests.simulator.receiver import Receiver
+from tests.support.receiver import Receiver
+from tests.support.server import free_port
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 BODY = '{"title":"حفل الرياض","url":"https:\\/\\/shop.example\\/a"}'.encode()

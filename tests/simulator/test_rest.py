@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.simulator.conftest import TOKEN, SimulatorProcess, spawn_simulator, stop_simulator
+from tests.support.simulator import TOKEN, SimulatorProcess, spawn_simulator, stop_simulator
 
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
 

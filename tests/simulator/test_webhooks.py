@@ -11,9 +11,9 @@ import httpx
 import pytest
 
 from shababco.simulator.delivery import sign
-from tests.simulator.conftest import SECRET, idle, subscribe, unsubscribe
-from tests.simulator.receiver import Receiver
-from tests.simulator.scenario import cancel_and_delete, run_scenario
+from tests.support.receiver import Receiver
+from tests.support.scenario import cancel_and_delete, run_scenario
+from tests.support.simulator import SECRET, idle, subscribe, unsubscribe
 
 PAYLOADS = Path(__file__).resolve().parents[2] / "examples" / "shopify-payloads"
 TOPICS = [

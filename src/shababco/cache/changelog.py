@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shababco.catalog.models import Base, Timestamp
+from shababco.database.core import Base, Timestamp
 
 # Serialises appends so that `seq` order is commit order (see the module docstring).
 APPEND_LOCK_KEY = 0x5348_4142_0002

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco import metrics
 from shababco.cache import changelog
+from shababco.cache.changes import ChangeFeed, Changes
 from shababco.cache.freshness import Generations
 from shababco.cache.keys import CacheKey
 from shababco.cache.shared import LOCK_MILLISECONDS, SharedCache
 from shababco.cache.store import Built, Entry, LocalCache, decode_shared, encode_shared, make_entry
-from shababco.changes import ChangeFeed, Changes
 from shababco.config import Settings
 
 log = logging.getLogger(__name__)

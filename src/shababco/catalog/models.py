@@ -14,26 +14,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
-    Numeric,
     SmallInteger,
     Text,
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TIMESTAMP, TSVECTOR
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.orm import Mapped, mapped_column
 
-NAMING_CONVENTION = {
-    "ix": "ix_%(column_0_label)s",
-    "uq": "uq_%(table_name)s_%(column_0_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
+from shababco.database.core import Base, Money, Timestamp
 
-Timestamp = TIMESTAMP(timezone=True)
-Money = Numeric(14, 2)
 LISTED = text("status = 'active' AND deleted_at IS NULL")
 
 
@@ -83,10 +73,6 @@ LISTED_INCLUDES = {
     "ix_events_listed_category_price": ("min_price", "start_key"),
     "ix_events_listed_category_price_desc": ("min_price", "start_key"),
 }
-
-
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
 class Event(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Index, Integer, Text, UniqueConstraint, func,
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from shababco.catalog.models import Base, Timestamp
+from shababco.database.core import Base, Timestamp
 
 
 class InventoryLevel(Base):

@@ -16,12 +16,13 @@ Create Date: 2026-12-02 21:30:00.000000
 # ruff: noqa: S608  (every statement here is built from constants)
 from __future__ import annotations
 
+import re
+import unicodedata
+from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
-from shababco.shopify.apply import title_texts
 
 revision = "0007"
 down_revision = "0006"
@@ -117,12 +118,53 @@ $$
 """
 
 
+# The search text of 2026-12-02, frozen here so that this migration writes what it wrote then
+# whatever the application's normalizer becomes.
+ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب")
+ARABIC_LETTERS = re.compile(r"[\u0621-\u064a]")
+TOKEN = re.compile(r"[^\W_]+")
+EXTRA_FOLDS = str.maketrans({"\u0671": "\u0627", "\u0640": None})  # alef wasla, tatweel
+MIN_STEM = 2
+
+
+def _normalize(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text.translate(EXTRA_FOLDS))
+    stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", stripped).casefold()
+
+
+def _variants(token: str) -> list[str]:
+    variants = [token]
+    if ARABIC_LETTERS.match(token):
+        for prefix in ARABIC_PREFIXES:
+            stem = token[len(prefix) :]
+            if token.startswith(prefix) and len(stem) >= MIN_STEM and stem not in variants:
+                variants.append(stem)
+    return variants
+
+
+def _search_text(parts: Iterable[str | None]) -> str:
+    words: list[str] = []
+    for part in parts:
+        for token in TOKEN.findall(_normalize(part or "")):
+            words.extend(_variants(token))
+    return " ".join(words)
+
+
+def _title_texts(row: Any) -> tuple[str, str]:
+    """The searchable name (title, subtitle) and labels (category, tags, venue) of an event."""
+    venue = row.venue if isinstance(row.venue, dict) else {}
+    venue_parts = [str(venue[key]) for key in ("name", "city") if venue.get(key)]
+    labels = _search_text([row.category, *(row.tags or []), *venue_parts])
+    return _search_text([row.title, row.subtitle]), labels
+
+
 def _reweigh_titles(bind: Any) -> None:
     """Rewrite every title vector as the writers now do (apply.refresh_search)."""
     rows = bind.execute(sa.text(EVENTS)).all()
     for start in range(0, len(rows), BATCH):
         batch = rows[start : start + BATCH]
-        texts = [title_texts(row) for row in batch]
+        texts = [_title_texts(row) for row in batch]
         bind.execute(
             sa.text(REWEIGH),
             {

@@ -1,0 +1,101 @@
+"""Per-location inventory levels of the whole store, through one bulk operation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shababco.cache.changes import ChangeFeed, Changes
+from shababco.shopify.admin.bulk import fetch_bulk, start_bulk, stream_lines, wait_bulk
+from shababco.shopify.admin.client import ShopifyClient
+from shababco.shopify.admin.documents import BULK_INVENTORY
+from shababco.shopify.mirror.apply import apply_inventory_levels
+from shababco.shopify.mirror.products import InventoryLevelRecord
+from shababco.shopify.models import InventoryLevel
+from shababco.shopify.payloads import optional_int, parse_id, parse_timestamp
+
+LEVELS_PER_BATCH = 2_000
+
+
+@dataclass
+class InventoryResult:
+    levels: int = 0
+    repaired: int = 0  # levels the mirror lacked or held with another quantity
+
+
+def level_record(line: dict[str, Any]) -> InventoryLevelRecord:
+    """A record from an InventoryLevel node carrying `item`, `location` and `quantities`."""
+    available = next(
+        (q.get("quantity") for q in line.get("quantities") or [] if q.get("name") == "available"),
+        0,
+    )
+    return InventoryLevelRecord(
+        inventory_item_id=parse_id(line["item"]["id"], field="inventory item id"),
+        location_id=parse_id(line["location"]["id"], field="location id"),
+        available=optional_int(available, field="available") or 0,
+        updated_at=parse_timestamp(line["updatedAt"], field="inventory level updatedAt"),
+    )
+
+
+async def _differing(conn: AsyncConnection, levels: Sequence[InventoryLevelRecord]) -> int:
+    keys = {(level.inventory_item_id, level.location_id) for level in levels}
+    rows = await conn.execute(
+        select(
+            InventoryLevel.inventory_item_id, InventoryLevel.location_id, InventoryLevel.available
+        ).where(tuple_(InventoryLevel.inventory_item_id, InventoryLevel.location_id).in_(keys))
+    )
+    stored = {(row.inventory_item_id, row.location_id): row.available for row in rows}
+    return sum(
+        1
+        for level in levels
+        if stored.get((level.inventory_item_id, level.location_id)) != level.available
+    )
+
+
+async def apply_level_batch(
+    engine: AsyncEngine, levels: Sequence[InventoryLevelRecord], changes: ChangeFeed | None
+) -> int:
+    """Apply one batch in its own transaction; returns how many levels differed."""
+    if not levels:
+        return 0
+    async with engine.begin() as conn:
+        differing = await _differing(conn, levels)
+        events = await apply_inventory_levels(conn, levels)
+    if changes is not None and events:
+        await changes.publish(Changes.of(events))
+    return differing
+
+
+async def sync_inventory(
+    engine: AsyncEngine,
+    client: ShopifyClient,
+    *,
+    changes: ChangeFeed | None = None,
+    progress: Callable[[str, int, int | None], None] | None = None,
+    operation_id: str | None = None,
+) -> InventoryResult:
+    """Read every level through a bulk operation (`operation_id` if already started)."""
+    if operation_id is None or await fetch_bulk(client, operation_id=operation_id) is None:
+        operation_id = await start_bulk(client, query=BULK_INVENTORY)
+    operation = await wait_bulk(client, operation_id=operation_id)
+    result = InventoryResult()
+    batch: list[InventoryLevelRecord] = []
+    async for raw in stream_lines(client, operation.url):
+        line = orjson.loads(raw)
+        if "location" not in line:
+            continue  # the product and variant lines that lead to the levels
+        batch.append(level_record(line))
+        if len(batch) >= LEVELS_PER_BATCH:
+            result.repaired += await apply_level_batch(engine, batch, changes)
+            result.levels += len(batch)
+            batch = []
+            if progress is not None:
+                progress("inventory levels", result.levels, None)
+    result.repaired += await apply_level_batch(engine, batch, changes)
+    result.levels += len(batch)
+    return result

@@ -1,0 +1,98 @@
+"""Periodic jobs of the API process: reconciliation, on one process only (advisory lock)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shababco import metrics
+from shababco.cache.changes import ChangeFeed
+from shababco.config import Settings
+from shababco.database.engines import Database
+from shababco.shopify.admin.client import ShopifyClient
+from shababco.shopify.sync.reconcile import ReconcileReport, reconcile, report_lines
+from shababco.shopify.sync.state import RECONCILE, read_state
+
+log = logging.getLogger(__name__)
+
+# pg_try_advisory_xact_lock key of reconciliation ("shababco" folded into a bigint).
+RECONCILE_LOCK = 0x5348_4142_4142_434F
+
+
+async def reconcile_if_due(
+    engine: AsyncEngine,
+    client: ShopifyClient,
+    *,
+    currency: str,
+    changes: ChangeFeed | None,
+    interval: float,
+) -> ReconcileReport | None:
+    """Reconcile unless another process holds the lock or a pass finished within `interval`.
+
+    The lock is transaction-scoped, on a connection held open for the pass: it works behind a
+    transaction pooler too, and a crashed process releases it with its connection.
+    """
+    async with engine.connect() as lock, lock.begin():
+        if not await lock.scalar(select(func.pg_try_advisory_xact_lock(RECONCILE_LOCK))):
+            return None
+        state = await read_state(lock, name=RECONCILE) or {}
+        finished = state.get("finished_at")
+        if finished and datetime.fromisoformat(finished) > datetime.now(UTC) - timedelta(
+            seconds=interval
+        ):
+            return None
+        return await reconcile(engine, client, currency=currency, changes=changes)
+
+
+async def run_reconciler(
+    settings: Settings, database: Database, changes: ChangeFeed, *, stop: asyncio.Event
+) -> None:
+    """Reconcile every `RECONCILE_INTERVAL_SECONDS` until `stop` is set (leader only)."""
+    interval = settings.reconcile_interval_seconds
+    if interval <= 0 or not settings.shopify_shop or settings.shopify_access_token is None:
+        log.info("periodic reconciliation is off (no store configured or interval 0)")
+        return
+    async with ShopifyClient.from_settings(settings) as client:
+        while not stop.is_set():
+            started = time.monotonic()
+            try:
+                report = await reconcile_if_due(
+                    database.write,
+                    client,
+                    currency=settings.shop_currency,
+                    changes=changes,
+                    interval=interval,
+                )
+                if report is not None:
+                    record(report)
+                    log.info("reconciliation: %s", "; ".join(report_lines(report)))
+            except Exception:
+                metrics.RECONCILE_RUNS.labels(outcome="failed").inc()
+                metrics.RECONCILE_DURATION.observe(time.monotonic() - started)
+                log.exception("reconciliation failed; the next pass retries")
+            # Jitter, so that processes started together do not all contend at once.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=interval * random.uniform(0.9, 1.1))
+
+
+def record(report: ReconcileReport) -> None:
+    """Count a finished pass and what it repaired."""
+    metrics.RECONCILE_RUNS.labels(outcome="ok").inc()
+    metrics.RECONCILE_DURATION.observe(report.seconds)
+    metrics.RECONCILE_LAST_SUCCESS.set(time.time())
+    repairs = {
+        "events_updated": report.events_repaired,
+        "events_added": report.events_added,
+        "events_deleted": report.events_deleted,
+        "inventory_levels": report.levels_repaired,
+        "tickets_sold": report.sold_repaired,
+    }
+    for kind, count in repairs.items():
+        metrics.RECONCILE_REPAIRS.labels(kind=kind).inc(count)

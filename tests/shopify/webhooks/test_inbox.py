@@ -1,0 +1,163 @@
+"""What applied deliveries do to the mirror: SPEC §3 invariants 1–5 through real webhooks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.support.factories import BASE_TIME, make_product, make_variant, next_id
+from tests.support.webhook_client import deliver, eventually
+
+
+def at(hours: float) -> str:
+    return (BASE_TIME + timedelta(hours=hours)).isoformat()
+
+
+async def ticket(api: httpx.AsyncClient, product: dict[str, Any], index: int = 0) -> Any:
+    response = await api.get(f"/events/{product['id']}/tickets")
+    if response.status_code != 200:
+        return None
+    items = response.json()["items"]
+    return items[index] if len(items) > index else None
+
+
+async def until_ticket(api: httpx.AsyncClient, product: dict[str, Any], **expected: Any) -> None:
+    async def matches() -> bool:
+        found = await ticket(api, product)
+        return found is not None and all(found[k] == v for k, v in expected.items())
+
+    await eventually(matches)
+
+
+def order(variant: dict[str, Any], quantity: int, **fields: Any) -> dict[str, Any]:
+    return {
+        "id": fields.pop("order_id", next_id()),
+        "updated_at": fields.pop("updated_at", at(1)),
+        "cancelled_at": fields.pop("cancelled_at", None),
+        "line_items": [
+            {
+                "id": fields.pop("line_id", next_id()),
+                "variant_id": variant["id"],
+                "quantity": quantity,
+            }
+        ],
+        **fields,
+    }
+
+
+async def test_older_update_never_overwrites_newer(api: httpx.AsyncClient, db: AsyncEngine) -> None:
+    product = make_product(title="v1")
+    await deliver(api, "products/update", {**product, "title": "v3", "updated_at": at(3)})
+    await deliver(api, "products/update", {**product, "title": "v2", "updated_at": at(2)})
+
+    async def newest() -> bool:
+        response = await api.get(f"/events/{product['id']}")
+        return response.status_code == 200 and response.json()["title"] == "v3"
+
+    await eventually(newest)
+    assert (await api.get(f"/events/{product['id']}")).json()["title"] == "v3"
+
+
+async def test_deleted_event_never_comes_back(api: httpx.AsyncClient, db: AsyncEngine) -> None:
+    product = make_product()
+    gone = make_product()
+    await deliver(api, "products/create", product)
+    await deliver(api, "products/delete", {"id": product["id"]})
+    await deliver(api, "products/update", {**product, "updated_at": at(5)})
+    # A delete that arrives before the product ever did also wins.
+    await deliver(api, "products/delete", {"id": gone["id"]})
+    await deliver(api, "products/create", gone)
+    witness = make_product()
+    await deliver(api, "products/create", witness)
+
+    async def settled() -> bool:
+        return (await api.get(f"/events/{witness['id']}")).status_code == 200
+
+    await eventually(settled)
+    for deleted in (product, gone):
+        assert (await api.get(f"/events/{deleted['id']}")).status_code == 404
+    listed = {item["id"] for item in (await api.get("/events")).json()["items"]}
+    assert listed == {str(witness["id"])}
+
+
+async def test_available_sums_the_newest_level_per_location(
+    api: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    variant = make_variant(quantity=100)
+    product = make_product(variants=[variant])
+    await deliver(api, "products/create", product)
+    item = variant["inventory_item_id"]
+    for location, available, hours in ((1, 30, 2), (2, 12, 2), (1, 25, 3), (1, 99, 1)):
+        await deliver(
+            api,
+            "inventory_levels/update",
+            {
+                "inventory_item_id": item,
+                "location_id": location,
+                "available": available,
+                "updated_at": at(hours),
+            },
+        )
+    await until_ticket(api, product, available=37)  # 25 (newest at 1) + 12
+
+
+async def test_sold_follows_orders_cancellations_and_refunds(
+    api: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    variant = make_variant(quantity=50)
+    product = make_product(variants=[variant])
+    await deliver(api, "products/create", product)
+    first = order(variant, 3)
+    second = order(variant, 2)
+    await deliver(api, "orders/create", first)
+    await deliver(api, "orders/create", first)  # Shopify's redelivery has a new webhook id too
+    await deliver(api, "orders/create", second)
+    await until_ticket(api, product, sold=5, available=50, capacity=55)
+    await deliver(api, "orders/cancelled", {**first, "cancelled_at": at(2), "updated_at": at(2)})
+    await deliver(api, "orders/create", first)  # a late create does not un-cancel
+    await until_ticket(api, product, sold=2)
+    line = second["line_items"][0]
+    refund = {
+        "id": next_id(),
+        "order_id": second["id"],
+        "refund_line_items": [
+            {
+                "id": next_id(),
+                "line_item_id": line["id"],
+                "quantity": 1,
+                "line_item": {"id": line["id"], "variant_id": variant["id"]},
+            }
+        ],
+    }
+    await deliver(api, "refunds/create", refund)
+    await deliver(api, "refunds/create", refund)
+    await until_ticket(api, product, sold=1)
+
+
+async def test_orders_before_their_ticket_count_once_it_exists(
+    api: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    variant = make_variant(quantity=10)
+    product = make_product(variants=[variant])
+    await deliver(api, "orders/create", order(variant, 4))
+    await deliver(api, "products/create", product)
+    await until_ticket(api, product, sold=4, available=10, capacity=14)
+
+
+async def test_product_webhook_without_metafields_keeps_them(
+    api: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    product = make_product(subtitle="Keep me")
+    await deliver(api, "products/create", product)
+    bare = {k: v for k, v in product.items() if k != "metafields"}
+    await deliver(api, "products/update", {**bare, "title": "Renamed", "updated_at": at(1)})
+
+    async def renamed() -> bool:
+        body = (await api.get(f"/events/{product['id']}")).json()
+        return bool(body.get("title") == "Renamed")
+
+    await eventually(renamed)
+    assert (await api.get(f"/events/{product['id']}")).json()["subtitle"] == "Keep me"

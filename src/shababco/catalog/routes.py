@@ -2,6 +2,7 @@
 
 Each handler validates its parameters, then asks the cache for the response bytes, handing it
 the computation to run on a miss: one connection, at most two statements, one serialization.
+Imports listing, search and detail (the statements), params, schemas and the cache.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from shababco.cache.asgi import entry_response
 from shababco.cache.core import Compute
 from shababco.cache.keys import cache_key
 from shababco.cache.store import Built
-from shababco.catalog import queries
+from shababco.catalog import detail, listing
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, InvalidCursor, Sort
 from shababco.catalog.schemas import (
     CategoriesOut,
@@ -27,6 +28,7 @@ from shababco.catalog.schemas import (
     summary_dict,
     ticket_dict,
 )
+from shababco.catalog.search import search_events
 from shababco.deps import CacheDep, DatabaseDep
 from shababco.errors import ApiError, ErrorOut
 from shababco.http import dumps
@@ -108,7 +110,10 @@ async def list_events(
 
     async def compute() -> Built:
         async with database.reads(search=bool(params.filters.search)).connect() as conn:
-            result = await queries.list_events(conn, params)
+            if params.filters.search is None:
+                result = await listing.list_events(conn, params)
+            else:
+                result = await search_events(conn, params)
         page = {
             "items": [summary_dict(row) for row in result.rows],
             "page": None if params.cursor else params.page,
@@ -145,10 +150,10 @@ async def get_event(
 
     async def compute() -> Built:
         async with database.read.connect() as conn:
-            event = await queries.get_event(conn, event_id)
+            event = await detail.get_event(conn, event_id)
             if event is None:
                 raise _not_found(event_id)
-            tickets = await queries.visible_tickets(conn, event.shopify_product_id)
+            tickets = await detail.visible_tickets(conn, event.shopify_product_id)
         return Built(dumps(detail_dict(event, tickets)), event.shopify_product_id)
 
     return await _cached(request, cache, compute)
@@ -167,7 +172,7 @@ async def list_tickets(
 
     async def compute() -> Built:
         async with database.read.connect() as conn:
-            found = await queries.tickets_of(conn, event_id)
+            found = await detail.tickets_of(conn, event_id)
         if found is None:
             raise _not_found(event_id)
         event_id_of, tickets = found
@@ -183,7 +188,7 @@ async def list_categories(request: Request, database: DatabaseDep, cache: CacheD
 
     async def compute() -> Built:
         async with database.read.connect() as conn:
-            rows = await queries.category_counts(conn)
+            rows = await detail.category_counts(conn)
         return Built(dumps({"items": [{"name": row.category, "count": row.count} for row in rows]}))
 
     return await _cached(request, cache, compute)

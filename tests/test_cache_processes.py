@@ -21,8 +21,8 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.cache.core import Compute, ResponseCache
-from shababco.cache.keys import cache_key
 from shababco.cache.store import Built
+from shababco.catalog.keys import cache_key
 from shababco.changes import ChangeFeed
 from shababco.config import Settings
 from tests.factories import make_product

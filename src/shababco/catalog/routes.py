@@ -15,10 +15,19 @@ from fastapi.responses import Response
 
 from shababco.cache.asgi import entry_response
 from shababco.cache.core import Compute
-from shababco.cache.keys import cache_key
 from shababco.cache.store import Built
 from shababco.catalog import detail, listing
-from shababco.catalog.params import Cursor, EventFilters, EventListParams, InvalidCursor, Sort
+from shababco.catalog.keys import cache_key
+from shababco.catalog.params import (
+    DEFAULT_LIMIT,
+    DEFAULT_SORT,
+    FIRST_PAGE,
+    Cursor,
+    EventFilters,
+    EventListParams,
+    InvalidCursor,
+    Sort,
+)
 from shababco.catalog.schemas import (
     CategoriesOut,
     EventDetail,
@@ -63,7 +72,7 @@ def _list_params(
     search = (search or "").strip() or None
     if sort is Sort.RELEVANCE and search is None:
         raise ApiError(422, "invalid_parameter", "sort=relevance needs a search")
-    chosen = sort or (Sort.RELEVANCE if search else Sort.START_DATE)
+    chosen = sort or (Sort.RELEVANCE if search else DEFAULT_SORT)
     decoded = None
     if cursor is not None:
         try:
@@ -78,7 +87,7 @@ def _list_params(
         starts_before=_aware(starts_before),
     )
     return EventListParams(
-        filters=filters, sort=chosen, limit=limit, page=page or 1, cursor=decoded
+        filters=filters, sort=chosen, limit=limit, page=page or FIRST_PAGE, cursor=decoded
     )
 
 
@@ -88,7 +97,7 @@ async def list_events(
     database: DatabaseDep,
     cache: CacheDep,
     page: Annotated[int | None, Query(ge=1, le=100_000, description="1-based page")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor")] = None,
     category: Annotated[list[str] | None, Query(max_length=200)] = None,
     search: Annotated[str | None, Query(max_length=200)] = None,

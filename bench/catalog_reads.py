@@ -5,13 +5,13 @@
 
 Loads generated products through the real normalizer and upsert into a database of its own
 (`shababco_bench` on DATABASE_URL's server, or the local server), checks with EXPLAIN that no
-read scans a table sequentially, then times sequential HTTP requests against `shababco serve`
-(one worker, no cache) on a real socket, through a lean client (bench.lean_client) so that the
-time is the server's rather than httpx's. Writes bench/results/catalog_reads.{md,json} and
-bench/results/catalog_explain.txt. The targets are judged on this code's server alone, after an
-untimed warm-up round, over several rounds of other requests (`--rounds`). With
-`--reference SRC` (another checkout's `src/`, e.g. of the last commit on main:
-`git worktree add /tmp/old <commit>`) the same requests then run again with a second server
+read scans a table sequentially (the statements: bench.catalog_explain), then times sequential
+HTTP requests against `shababco serve` (one worker, no cache) on a real socket, through a lean
+client (bench.lean_client) so that the time is the server's rather than httpx's. Writes
+bench/results/catalog_reads.{md,json} and bench/results/catalog_explain.txt. The targets are
+judged on this code's server alone, after an untimed warm-up round, over several rounds of other
+requests (`--rounds`). With `--reference SRC` (another checkout's `src/`, e.g. of the last commit
+on main: `git worktree add /tmp/old <commit>`) the same requests then run again with a second server
 importing that code beside this one, every request going to both in turn, and the report gives
 each p50/p95 as a ratio to it: this VM's speed drifts by 2× within minutes, and interleaving
 the two servers' requests makes the drift fall on both alike.
@@ -42,8 +42,16 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bench.catalog_data import AR_WORDS, CATEGORIES, EN_WORDS, products
+from bench.catalog_explain import (
+    count_statement,
+    event_statement,
+    first_page_statement,
+    page_statement,
+    tickets_of_statement,
+    visible_tickets_statement,
+)
 from bench.lean_client import LeanClient
-from shababco.catalog import queries
+from shababco.catalog.columns import listed
 from shababco.catalog.models import Event
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
 from shababco.database.engines import async_url
@@ -102,59 +110,57 @@ def explained_statements(rng: random.Random) -> dict[str, Select[Any]]:
     default = EventListParams()
     search_en = EventFilters(search="summer festival")
     return {
-        "list: default (start_date)": queries.page_statement(default),
-        "list: count": queries.count_statement(default.filters),
-        "list: sort=title page 50": queries.page_statement(
-            EventListParams(sort=Sort.TITLE, page=50)
-        ),
-        "list: sort=-price": queries.page_statement(EventListParams(sort=Sort.PRICE_DESC)),
-        "list: category, sort=title page 3": queries.page_statement(
+        "list: default (start_date)": page_statement(default),
+        "list: count": count_statement(default.filters),
+        "list: sort=title page 50": page_statement(EventListParams(sort=Sort.TITLE, page=50)),
+        "list: sort=-price": page_statement(EventListParams(sort=Sort.PRICE_DESC)),
+        "list: category, sort=title page 3": page_statement(
             EventListParams(
                 sort=Sort.TITLE, page=3, filters=EventFilters(categories=("Festivals",))
             )
         ),
-        "list: category + dates": queries.page_statement(
+        "list: category + dates": page_statement(
             EventListParams(
                 filters=EventFilters(categories=("Opera",), starts_after=products_start(30))
             )
         ),
-        "list: category count": queries.count_statement(EventFilters(categories=("Opera",))),
-        "search: two words (GIN)": queries.first_page_statement(
+        "list: category count": count_statement(EventFilters(categories=("Opera",))),
+        "search: two words (GIN)": first_page_statement(
             EventListParams(filters=search_en, sort=Sort.RELEVANCE)
         ),
-        "search: two words, count": queries.count_statement(search_en),
-        "search: one word, 18k matches (postings)": queries.first_page_statement(
+        "search: two words, count": count_statement(search_en),
+        "search: one word, 18k matches (postings)": first_page_statement(
             EventListParams(filters=EventFilters(search="أوبرا"), sort=Sort.RELEVANCE)
         ),
-        "search: one word, typo (postings)": queries.first_page_statement(
+        "search: one word, typo (postings)": first_page_statement(
             EventListParams(filters=EventFilters(search="Shasa"), sort=Sort.RELEVANCE)
         ),
-        "search: arabic with prefix (postings)": queries.first_page_statement(
+        "search: arabic with prefix (postings)": first_page_statement(
             EventListParams(filters=EventFilters(search="بالمهرجان"), sort=Sort.RELEVANCE)
         ),
-        "search: a short prefix, 600 terms (postings)": queries.first_page_statement(
+        "search: a short prefix, 600 terms (postings)": first_page_statement(
             EventListParams(filters=EventFilters(search="ro"), sort=Sort.RELEVANCE)
         ),
-        "search: a short prefix after a cursor (postings, probed)": queries.first_page_statement(
+        "search: a short prefix after a cursor (postings, probed)": first_page_statement(
             EventListParams(
                 filters=EventFilters(search="ro"),
                 sort=Sort.RELEVANCE,
                 cursor=Cursor(Sort.RELEVANCE, "1", 8_000_000_050_000),
             )
         ),
-        "search: one word, sort=-price (GIN, keys in event_search)": queries.first_page_statement(
+        "search: one word, sort=-price (GIN, keys in event_search)": first_page_statement(
             EventListParams(filters=EventFilters(search="gala"), sort=Sort.PRICE_DESC)
         ),
-        "search: one word, a category (GIN)": queries.first_page_statement(
+        "search: one word, a category (GIN)": first_page_statement(
             EventListParams(
                 filters=EventFilters(search="festival", categories=("Festivals",)),
                 sort=Sort.RELEVANCE,
             )
         ),
-        "detail: by id": queries.event_statement(str(8_000_000_000_000 + 4321)),
-        "detail: by handle": queries.event_statement("event-4321"),
-        "detail: tickets": queries.visible_tickets_statement(8_000_000_000_000 + 4321),
-        "tickets: by id": queries.tickets_of_statement(str(8_000_000_000_000 + 4321)),
+        "detail: by id": event_statement(str(8_000_000_000_000 + 4321)),
+        "detail: by handle": event_statement("event-4321"),
+        "detail: tickets": visible_tickets_statement(8_000_000_000_000 + 4321),
+        "tickets: by id": tickets_of_statement(str(8_000_000_000_000 + 4321)),
     }
 
 
@@ -413,7 +419,7 @@ async def prepare(url: str, count: int) -> tuple[float | None, str, list[str], l
     async with engine.connect() as conn:
         # The same titles in every run of the same data, so that runs compare.
         some = func.md5(cast(Event.shopify_product_id, Text))
-        sample = select(Event.title).where(queries.listed()).order_by(some).limit(500)
+        sample = select(Event.title).where(listed()).order_by(some).limit(500)
         titles = list((await conn.execute(sample)).scalars())
     await engine.dispose()
     return seconds, explain, offenders, titles

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from redis.asyncio import BlockingConnectionPool, Redis
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shababco.catalog import queries
+from shababco.catalog import detail, listing
 from shababco.catalog.params import EventListParams
 from shababco.catalog.schemas import detail_dict, summary_dict
 from shababco.database.engines import async_url
@@ -51,7 +51,7 @@ async def cached(key: str, compute: Any) -> Response:
 async def list_events(limit: int = 20) -> Response:
     async def compute() -> Any:
         async with engine.connect() as conn:
-            result = await queries.list_events(conn, EventListParams(limit=limit))
+            result = await listing.list_events(conn, EventListParams(limit=limit))
         return {"items": [summary_dict(row) for row in result.rows], "total": result.total}
 
     return await cached(f"plain:events:{limit}", compute)
@@ -61,9 +61,9 @@ async def list_events(limit: int = 20) -> Response:
 async def get_event(event_id: str) -> Response:
     async def compute() -> Any:
         async with engine.connect() as conn:
-            event = await queries.get_event(conn, event_id)
+            event = await detail.get_event(conn, event_id)
             assert event is not None, "the benchmark asks for events that exist"
-            tickets = await queries.visible_tickets(conn, event.shopify_product_id)
+            tickets = await detail.visible_tickets(conn, event.shopify_product_id)
         return detail_dict(event, tickets)
 
     return await cached(f"plain:event:{event_id}", compute)

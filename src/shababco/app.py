@@ -16,6 +16,7 @@ from shababco import __version__, heap, metrics
 from shababco.cache.asgi import CacheMiddleware
 from shababco.cache.changes import ChangeFeed
 from shababco.cache.core import ResponseCache
+from shababco.catalog.keys import cache_key
 from shababco.catalog.routes import router as catalog_router
 from shababco.config import Settings, get_settings
 from shababco.database.engines import Database
@@ -91,7 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.cache = cache
-    app.add_middleware(CacheMiddleware, cache=cache)
+    app.add_middleware(CacheMiddleware, cache=cache, cache_key=cache_key)
     # Added last, so outermost: cache hits are measured and carry a request id too.
     app.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)
     install_error_handlers(app)

@@ -14,7 +14,7 @@ from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shababco import metrics
-from shababco.cache.keys import cache_key
+from shababco.cache.keys import endpoint
 from shababco.logs import request_id
 
 access_log = logging.getLogger("shababco.access")
@@ -36,9 +36,9 @@ def endpoint_of(scope: Scope) -> str:
     route = scope.get("route")
     if route is not None:
         return str(route.path)
-    key = cache_key(scope["path"], scope["query_string"])  # an L1 hit: the cache's own key
-    if key is not None:
-        return key.endpoint
+    cached = endpoint(scope["path"])  # an L1 hit: the cache's own route template
+    if cached is not None:
+        return cached[0]
     for candidate in getattr(scope.get("app"), "routes", ()):
         match, _ = candidate.matches(scope)
         if match is Match.FULL:

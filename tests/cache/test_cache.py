@@ -13,7 +13,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.cache.changes import ChangeFeed, Changes
 from shababco.cache.freshness import Generations
-from shababco.cache.keys import cache_key
 from shababco.cache.store import (
     Built,
     Entry,
@@ -22,38 +21,11 @@ from shababco.cache.store import (
     encode_shared,
     make_entry,
 )
+from shababco.catalog.keys import cache_key
 from tests.support.data import load_products
 from tests.support.factories import make_product
 from tests.support.server import LiveServer
 from tests.support.webhook_client import VISIBLE_WITHIN, deliver, eventually, followed_past
-
-
-def key_text(path: str, query: str = "") -> str:
-    key = cache_key(path, query.encode())
-    assert key is not None
-    return key.text
-
-
-def test_equivalent_queries_share_a_key() -> None:
-    assert key_text("/events", "limit=20") == key_text("/events")
-    assert key_text("/events", "page=1") == key_text("/events")
-    assert key_text("/events", "sort=start_date") == key_text("/events")
-    assert key_text("/events", "category=b&category=a") == key_text(
-        "/events", "category=a&category=b"
-    )
-    assert key_text("/events", "utm_source=x&limit=5") == key_text("/events", "limit=5")
-    assert key_text("/events", "limit=5&limit=7") == key_text("/events", "limit=7")
-    assert key_text("/events", "search=a+b") == key_text("/events", "search=a%20b")
-    assert key_text("/events/42", "x=1") == "/events/42"
-
-
-def test_different_answers_get_different_keys() -> None:
-    # page=1 with a cursor is an error, a cursor alone is not: they must not share an entry.
-    assert key_text("/events", "page=1&cursor=abc") != key_text("/events", "cursor=abc")
-    assert key_text("/events", "sort=start_date&search=x") != key_text("/events", "search=x")
-    assert key_text("/events", "category=a&category=a") != key_text("/events", "category=a")
-    assert key_text("/events", "limit=7&limit=5") != key_text("/events", "limit=7")
-    assert key_text("/events/42") != key_text("/events/42/tickets")
 
 
 def test_only_cacheable_routes_have_keys() -> None:

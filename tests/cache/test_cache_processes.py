@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.cache.changes import ChangeFeed
 from shababco.cache.core import Compute, ResponseCache
-from shababco.cache.keys import cache_key
 from shababco.cache.store import Built
+from shababco.catalog.keys import cache_key
 from shababco.config import Settings
 from tests.support.factories import make_product
 from tests.support.processes import RedisServer, ServeProcess

@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from bench.catalog_explain import count_query
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from shababco.catalog import postings, queries, run
+from shababco.catalog import detail, listing, run
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
+from shababco.catalog.search import Method, choose_method, gin, postings
 from tests.support.data import load_products
 from tests.support.factories import BASE_TIME, make_product, make_variant
 
@@ -34,22 +36,22 @@ async def test_precompiled_statements_answer_as_sqlalchemy_does(db: AsyncEngine)
     first = products[0]
     some_cursor = Cursor(Sort.RELEVANCE, "1", 2**62)
     statements: list[tuple[Any, dict[str, Any]]] = [
-        queries.page_query(list_params()),
-        queries.page_query(list_params(sort=Sort.PRICE_DESC, starts_after=BASE_TIME)),
-        queries.page_query(list_params(search="gala opera")),
-        queries.page_query(list_params(search="gala opera", cursor=some_cursor)),
-        queries.page_query(list_params(search="nothingmatches zzz")),
-        queries.page_query(list_params(search="gala", sort=Sort.TITLE)),
-        queries.count_query(EventFilters()),
-        queries.count_query(EventFilters(search="opera", starts_before=BASE_TIME)),
-        (queries.category_counts_statement(), {}),
-        (queries._event_statement(True), {"key_id": first["id"], "key_handle": "x"}),
-        (queries._visible_tickets_statement(), {"event_id": first["id"]}),
-        (queries._tickets_of_statement(False), {"key_handle": first["handle"]}),
+        listing.page_query(list_params()),
+        listing.page_query(list_params(sort=Sort.PRICE_DESC, starts_after=BASE_TIME)),
+        gin.page_query(list_params(search="gala opera")),
+        gin.page_query(list_params(search="gala opera", cursor=some_cursor)),
+        gin.page_query(list_params(search="nothingmatches zzz")),
+        gin.page_query(list_params(search="gala", sort=Sort.TITLE)),
+        listing.count_query(EventFilters()),
+        count_query(EventFilters(search="opera", starts_before=BASE_TIME)),
+        (detail.category_counts_statement(), {}),
+        (detail._event_statement(True), {"key_id": first["id"], "key_handle": "x"}),
+        (detail._visible_tickets_statement(), {"event_id": first["id"]}),
+        (detail._tickets_of_statement(False), {"key_handle": first["handle"]}),
     ]
-    by_postings = postings.page_query(list_params(search="gal"), queries.SUMMARY_COLUMNS)
-    assert by_postings is not None
-    statements.append(by_postings)
+    one_word = list_params(search="gal")
+    assert choose_method(one_word) is Method.POSTINGS
+    statements.append(postings.page_query(one_word))
     async with db.connect() as conn:
         for statement, values in statements:
             assert run._compiled(statement, conn.dialect) is not None, str(statement)[:300]
@@ -62,7 +64,7 @@ async def test_precompiled_statements_answer_as_sqlalchemy_does(db: AsyncEngine)
 
 async def test_statements_with_an_in_list_run_through_sqlalchemy(db: AsyncEngine) -> None:
     await load_products(db, make_product(category="Opera"))
-    statement, values = queries.page_query(list_params(categories=("Opera", "Jazz")))
+    statement, values = listing.page_query(list_params(categories=("Opera", "Jazz")))
     async with db.connect() as conn:
         assert run._compiled(statement, conn.dialect) is None
         found = await run.rows(conn, statement, values)

@@ -1,4 +1,7 @@
-"""Serving cache entries: a raw ASGI front for L1 hits, and responses for the routes."""
+"""Serving cache entries: a raw ASGI front for L1 hits, and responses for the routes.
+
+The front keys requests with the key function the app hands it (the routes' own: catalog.keys).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shababco.cache.core import ResponseCache
-from shababco.cache.keys import cache_key
+from shababco.cache.keys import KeyFunction
 from shababco.cache.store import Entry
 from shababco.http import etag_matches
 
@@ -22,12 +25,12 @@ def _if_none_match(scope: Scope) -> str | None:
 class CacheMiddleware:
     """Answers GETs whose fresh response is in L1 before FastAPI sees them; passes the rest."""
 
-    def __init__(self, app: ASGIApp, cache: ResponseCache) -> None:
-        self.app, self.cache = app, cache
+    def __init__(self, app: ASGIApp, cache: ResponseCache, cache_key: KeyFunction) -> None:
+        self.app, self.cache, self.cache_key = app, cache, cache_key
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
-            key = cache_key(scope["path"], scope["query_string"])
+            key = self.cache_key(scope["path"], scope["query_string"])
             entry = self.cache.hit(key) if key is not None else None
             if entry is not None:
                 await _send(entry, _if_none_match(scope), send)

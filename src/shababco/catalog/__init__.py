@@ -1,0 +1,9 @@
+"""The read side: the public read endpoints over the PostgreSQL mirror of the catalog.
+
+Imports point down: routes → listing (list pages, counts), search (its entry point picks the
+postings or the GIN path; tsquery builds the lexicon CTE; words normalizes text), detail (an
+event, its tickets, the categories) → filters, columns (shared column lists, visibility, sort
+keys) → run (the one executor: SQL compiled once) → the database. Beside them: params (validated
+parameters and their defaults), keys (the cache key function app.py hands the cache), schemas,
+models (the tables, shared with the writers).
+"""

@@ -138,7 +138,7 @@ class EventSearch(Base):
     title_key: Mapped[str | None] = mapped_column(Text)
     min_price: Mapped[Decimal | None] = mapped_column(Money)
     # The title part: the name (title, subtitle) weighted A, then the labels (category, tags,
-    # venue). Matches in the name rank first, then in the labels (catalog.queries._relevance).
+    # venue). Matches in the name rank first, then in the labels (catalog.columns._relevance).
     title_vector: Mapped[Any] = mapped_column(TSVECTOR)
     # The same plus the description text.
     document_vector: Mapped[Any] = mapped_column(TSVECTOR)
@@ -201,7 +201,7 @@ class SearchPosting(Base):
 
     Kept by a trigger on event_search (migration 0007). `rank` is 2 in the name, 1 in the labels
     only, 0 in the description only. The key orders each term's events by rank, then newest
-    first, so a one-word search counts and pages from the index alone (catalog.postings).
+    first, so a one-word search counts and pages from the index alone (catalog.search.postings).
     """
 
     __tablename__ = "search_postings"

@@ -1,4 +1,8 @@
-"""Validated parameters of the read endpoints, and the opaque keyset cursor."""
+"""Validated parameters of the read endpoints, their defaults, and the opaque keyset cursor.
+
+The defaults are the route's (catalog.routes) and the cache key's (catalog.keys). Imports
+nothing of the project.
+"""
 
 from __future__ import annotations
 
@@ -86,12 +90,19 @@ class EventFilters:
     starts_before: datetime | None = None
 
 
+# A list request's defaults: a `sort` without a search (a search's is relevance), `limit`, and
+# `page` without a cursor.
+DEFAULT_SORT = Sort.START_DATE
+DEFAULT_LIMIT = 20
+FIRST_PAGE = 1
+
+
 @dataclass(frozen=True)
 class EventListParams:
     filters: EventFilters = field(default_factory=EventFilters)
-    sort: Sort = Sort.START_DATE
-    limit: int = 20
-    page: int = 1
+    sort: Sort = DEFAULT_SORT
+    limit: int = DEFAULT_LIMIT
+    page: int = FIRST_PAGE
     cursor: Cursor | None = None
 
     @property

@@ -2,6 +2,7 @@
 
 Each handler validates its parameters, then asks the cache for the response bytes, handing it
 the computation to run on a miss: one connection, at most two statements, one serialization.
+Imports listing, search and detail (the statements), params, schemas and the cache.
 """
 
 from __future__ import annotations
@@ -14,10 +15,19 @@ from fastapi.responses import Response
 
 from shababco.cache.asgi import entry_response
 from shababco.cache.core import Compute
-from shababco.cache.keys import cache_key
 from shababco.cache.store import Built
-from shababco.catalog import queries
-from shababco.catalog.params import Cursor, EventFilters, EventListParams, InvalidCursor, Sort
+from shababco.catalog import detail, listing
+from shababco.catalog.keys import cache_key
+from shababco.catalog.params import (
+    DEFAULT_LIMIT,
+    DEFAULT_SORT,
+    FIRST_PAGE,
+    Cursor,
+    EventFilters,
+    EventListParams,
+    InvalidCursor,
+    Sort,
+)
 from shababco.catalog.schemas import (
     CategoriesOut,
     EventDetail,
@@ -27,6 +37,7 @@ from shababco.catalog.schemas import (
     summary_dict,
     ticket_dict,
 )
+from shababco.catalog.search import search_events
 from shababco.deps import CacheDep, DatabaseDep
 from shababco.errors import ApiError, ErrorOut
 from shababco.http import dumps
@@ -61,7 +72,7 @@ def _list_params(
     search = (search or "").strip() or None
     if sort is Sort.RELEVANCE and search is None:
         raise ApiError(422, "invalid_parameter", "sort=relevance needs a search")
-    chosen = sort or (Sort.RELEVANCE if search else Sort.START_DATE)
+    chosen = sort or (Sort.RELEVANCE if search else DEFAULT_SORT)
     decoded = None
     if cursor is not None:
         try:
@@ -76,7 +87,7 @@ def _list_params(
         starts_before=_aware(starts_before),
     )
     return EventListParams(
-        filters=filters, sort=chosen, limit=limit, page=page or 1, cursor=decoded
+        filters=filters, sort=chosen, limit=limit, page=page or FIRST_PAGE, cursor=decoded
     )
 
 
@@ -86,7 +97,7 @@ async def list_events(
     database: DatabaseDep,
     cache: CacheDep,
     page: Annotated[int | None, Query(ge=1, le=100_000, description="1-based page")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
     cursor: Annotated[str | None, Query(max_length=512, description="next_cursor")] = None,
     category: Annotated[list[str] | None, Query(max_length=200)] = None,
     search: Annotated[str | None, Query(max_length=200)] = None,
@@ -108,7 +119,10 @@ async def list_events(
 
     async def compute() -> Built:
         async with database.reads(search=bool(params.filters.search)).connect() as conn:
-            result = await queries.list_events(conn, params)
+            if params.filters.search is None:
+                result = await listing.list_events(conn, params)
+            else:
+                result = await search_events(conn, params)
         page = {
             "items": [summary_dict(row) for row in result.rows],
             "page": None if params.cursor else params.page,
@@ -145,10 +159,10 @@ async def get_event(
 
     async def compute() -> Built:
         async with database.read.connect() as conn:
-            event = await queries.get_event(conn, event_id)
+            event = await detail.get_event(conn, event_id)
             if event is None:
                 raise _not_found(event_id)
-            tickets = await queries.visible_tickets(conn, event.shopify_product_id)
+            tickets = await detail.visible_tickets(conn, event.shopify_product_id)
         return Built(dumps(detail_dict(event, tickets)), event.shopify_product_id)
 
     return await _cached(request, cache, compute)
@@ -167,7 +181,7 @@ async def list_tickets(
 
     async def compute() -> Built:
         async with database.read.connect() as conn:
-            found = await queries.tickets_of(conn, event_id)
+            found = await detail.tickets_of(conn, event_id)
         if found is None:
             raise _not_found(event_id)
         event_id_of, tickets = found
@@ -183,7 +197,7 @@ async def list_categories(request: Request, database: DatabaseDep, cache: CacheD
 
     async def compute() -> Built:
         async with database.read.connect() as conn:
-            rows = await queries.category_counts(conn)
+            rows = await detail.category_counts(conn)
         return Built(dumps({"items": [{"name": row.category, "count": row.count} for row in rows]}))
 
     return await _cached(request, cache, compute)

@@ -1,12 +1,13 @@
 """Execute the read side's statements as SQL compiled once, with positional values.
 
-Each statement is built once per shape (queries, postings); compiling it once as well and
+Each statement is built once per shape (listing, detail, search); compiling it once as well and
 handing the driver its SQL skips what SQLAlchemy does on every execution of a compiled
 statement: the cache lookup and the construction of every bound value (a two-word search binds
 54, nearly all of them constants). That was 0.1-0.45 ms of a 1-3 ms search here. The rows are
 the driver's values, which for the read side's column types are SQLAlchemy's too
 (tests/catalog/test_run.py compares both ways). A statement with a parameter to expand (an IN
-list) or to convert runs through `execute`.
+list) or to convert runs through `execute`. Imported by listing, detail and search; imports
+nothing of the project.
 """
 
 from __future__ import annotations

@@ -3,13 +3,16 @@
 The events matching a word are those with a posting for one of its terms: the lexicon terms each
 of its forms begins (a one-letter form: itself), or its typo corrections. An event's relevance
 is the best rank of those postings (2: in its name, 1: in its labels, 0: in its description
-only); ties go to the newest event. The GIN path ranks alike (catalog.queries._relevance).
+only); ties go to the newest event. The GIN path ranks alike (catalog.columns._relevance).
 
 The index orders each term's postings by rank, newest first, so each term yields the first `k`
 events of a rank from the top of its range, and the page is the best `k` of their union, each
 event at the best rank found for it (`_page_statement` says why that suffices). The total counts
 the distinct events of every term's postings, read from the index too: about 2 ms for 18,000
 matches, where visiting the rows took 20.
+
+Imported by catalog.search (whose `choose_method` sends one-word searches here); imports
+search.tsquery, search.totals, columns, models and params.
 """
 
 from __future__ import annotations
@@ -41,9 +44,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
+from shababco.catalog.columns import SUMMARY_COLUMNS, Values
 from shababco.catalog.models import Event, EventSearch, SearchPosting, SearchTerm
-from shababco.catalog.params import MAX_BIGINT, Cursor, EventListParams, Sort
-from shababco.catalog.search_sql import (
+from shababco.catalog.params import MAX_BIGINT, Cursor, EventListParams
+from shababco.catalog.search.totals import totalled
+from shababco.catalog.search.tsquery import (
     CORRECTIONS_PER_WORD,
     SearchShape,
     any_of,
@@ -52,27 +57,18 @@ from shababco.catalog.search_sql import (
     in_name,
     search_values,
     term_of,
-    totalled,
     tsquery,
     word_parts,
 )
 
 RANKS = (2, 1, 0)  # in the name, in the labels only, in the description only
-Values = dict[str, Any]
 
 
-def page_query(
-    params: EventListParams, summary_columns: tuple[Any, ...]
-) -> tuple[Select[Any], Values] | None:
-    """The page statement of a one-word relevance search without filters, else None."""
-    filters = params.filters
-    if params.sort is not Sort.RELEVANCE or not filters.search:
-        return None
-    if filters.categories or filters.starts_after or filters.starts_before:
-        return None
-    searched = search_values(filters.search)
-    if searched is None or len(searched[0].words) != 1:
-        return None
+def page_query(params: EventListParams) -> tuple[Select[Any], Values]:
+    """The page statement of a one-word relevance search without filters (catalog.search's
+    `choose_method` says which searches those are), and its values."""
+    searched = search_values(params.filters.search or "")
+    assert searched is not None and len(searched[0].words) == 1, "one word only"
     shape, forms = searched
     values: Values = {
         **forms,
@@ -81,7 +77,7 @@ def page_query(
         "limit": params.limit + 1,
         "k": params.offset + params.limit + 1,
     }
-    return _page_statement(shape, summary_columns, params.cursor is not None), values
+    return _page_statement(shape, params.cursor is not None), values
 
 
 def _bounds(cursor: Cursor | None) -> Values:
@@ -100,7 +96,7 @@ def _bounds(cursor: Cursor | None) -> Values:
 class _Word:
     """The searched word in SQL: `terms`, every term it matches (its forms' lexicon terms, or
     its nearest terms if none is known); `ranking`, the tsqueries `query` and `in_name` that
-    test an event's title part for any of them, as the GIN path ranks (search_sql)."""
+    test an event's title part for any of them, as the GIN path ranks (search.tsquery)."""
 
     terms: CTE
     ranking: CTE
@@ -202,9 +198,7 @@ def _one_term(terms: CTE) -> ColumnElement[bool]:
 
 
 @lru_cache(maxsize=256)
-def _page_statement(
-    shape: SearchShape, summary_columns: tuple[Any, ...], after_cursor: bool
-) -> Select[Any]:
+def _page_statement(shape: SearchShape, after_cursor: bool) -> Select[Any]:
     """limit + 1 events from `offset`, each with the total, or the total alone if there are none
     (bound: forms, k, offset, limit, last_*).
 
@@ -233,6 +227,6 @@ def _page_statement(
     return totalled(
         select(_total(word.terms).label("total")),
         page.join(Event, Event.shopify_product_id == page.c.event_id),
-        [*summary_columns, cast(page.c.sort_key, Text).label("sort_value")],
+        [*SUMMARY_COLUMNS, cast(page.c.sort_key, Text).label("sort_value")],
         (page.c.sort_key.desc(), page.c.event_id.desc()),
     )

@@ -1,4 +1,4 @@
-"""One-word searches answered from the search postings (catalog.postings, migration 0007)."""
+"""One-word searches answered from the search postings (catalog.search.postings, migration 0007)."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import httpx
 from sqlalchemy import delete, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shababco.catalog import postings, queries
+from shababco.catalog import search
+from shababco.catalog.listing import EventPage
 from shababco.catalog.models import Event
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
+from shababco.catalog.search import Method, choose_method, search_events
 from tests.support.data import load_products
 from tests.support.factories import BASE_TIME, make_product
 
@@ -85,13 +87,13 @@ async def test_postings_mirror_the_listed_search_documents_after_any_changes(
         assert not any(event_id == products[45]["id"] for _, _, event_id in actual)
 
 
-async def gin_page(conn: AsyncConnection, params: EventListParams) -> queries.EventPage:
+async def gin_page(conn: AsyncConnection, params: EventListParams) -> EventPage:
     """The page as the GIN path answers it (the path of searches with filters or many words)."""
-    with mock.patch.object(postings, "page_query", return_value=None):
-        return await queries.list_events(conn, params)
+    with mock.patch.object(search, "choose_method", return_value=Method.GIN):
+        return await search_events(conn, params)
 
 
-def summary(page: queries.EventPage) -> tuple[list[int], int, Cursor | None]:
+def summary(page: EventPage) -> tuple[list[int], int, Cursor | None]:
     return [row.shopify_product_id for row in page.rows], page.total, page.next_cursor
 
 
@@ -105,15 +107,15 @@ async def test_one_word_searches_rank_count_and_page_like_the_gin_path(db: Async
             filters = EventFilters(search=search)
             for page in (1, 2, 9):
                 params = EventListParams(filters=filters, sort=Sort.RELEVANCE, limit=7, page=page)
-                assert postings.page_query(params, queries.SUMMARY_COLUMNS) is not None
-                by_postings = summary(await queries.list_events(conn, params))
+                assert choose_method(params) is Method.POSTINGS
+                by_postings = summary(await search_events(conn, params))
                 assert by_postings == summary(await gin_page(conn, params)), (search, page)
             cursor, walked, seen = None, 0, []
             while walked < 30:
                 params = EventListParams(
                     filters=filters, sort=Sort.RELEVANCE, limit=4, cursor=cursor
                 )
-                ids, total, cursor = summary(await queries.list_events(conn, params))
+                ids, total, cursor = summary(await search_events(conn, params))
                 assert (ids, total) == summary(await gin_page(conn, params))[:2], search
                 seen += ids
                 walked += 1
@@ -132,7 +134,7 @@ async def test_name_then_labels_then_description_then_the_newest(db: AsyncEngine
     await load_products(db, older_name, in_text, in_tags, newer_name, both)
     params = EventListParams(filters=EventFilters(search="gala"), sort=Sort.RELEVANCE)
     async with db.connect() as conn:
-        ids, total, _ = summary(await queries.list_events(conn, params))
+        ids, total, _ = summary(await search_events(conn, params))
         assert (ids, total) == summary(await gin_page(conn, params))[:2]
     names = sorted([older_name["id"], newer_name["id"], both["id"]], reverse=True)
     assert ids == [*names, in_tags["id"], in_text["id"]]
@@ -162,8 +164,8 @@ async def test_many_words_rank_by_where_all_of_them_are(db: AsyncEngine) -> None
     in_text = event("Gala", body="a dinner")
     await load_products(db, older_in_name, in_name, with_tags, in_text)
     params = EventListParams(filters=EventFilters(search="gala dinner"), sort=Sort.RELEVANCE)
-    assert postings.page_query(params, queries.SUMMARY_COLUMNS) is None
+    assert choose_method(params) is Method.GIN
     async with db.connect() as conn:
-        ids, total, _ = summary(await queries.list_events(conn, params))
+        ids, total, _ = summary(await search_events(conn, params))
     assert ids == [in_name["id"], older_in_name["id"], with_tags["id"], in_text["id"]]
     assert total == 4

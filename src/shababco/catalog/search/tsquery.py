@@ -1,12 +1,14 @@
 """The tsqueries of a search, built in SQL from the lexicon (`search_terms`) in one CTE.
 
-Each query word is a prefix, in any of its forms (catalog.search), or a typo correction. The
+Each query word is a prefix, in any of its forms (search.words), or a typo correction. The
 search needs two equivalent queries: `query`, the prefixes themselves, for ranking exactly as
 PostgreSQL ranks prefixes; and `match`, for the GIN index, where each prefix is replaced by the
 lexicon terms it begins. The index intersects exact entries by skipping through their postings,
 but collects every posting of a prefix first: "summer:* & desert:*" reads two 17k-event lists,
 "summer & desert" only what they share. Both match the same events because the writers keep
 every indexed lexeme in the lexicon.
+
+Imported by search.gin and search.postings; imports search.words and models.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     BindParameter,
     FromClause,
-    Select,
     Text,
     and_,
     bindparam,
@@ -27,13 +28,12 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    true,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY
 from sqlalchemy.sql.elements import ColumnElement
 
 from shababco.catalog.models import SearchTerm
-from shababco.catalog.search import query_words
+from shababco.catalog.search.words import query_words
 
 CORRECTIONS_PER_WORD = 3
 # Beyond this many terms a prefix stays a prefix: one range scan of the index beats as many
@@ -160,16 +160,3 @@ def in_name(query: ColumnElement[Any]) -> ColumnElement[Any]:
     computed once per search, where filtering each row's vector took 0.5 ms per 2,000 rows."""
     weighted = func.regexp_replace(cast(query, Text), OPERAND, r"\1:\2A", "g")
     return cast(weighted, TSQUERY)
-
-
-def totalled(
-    total: Select[Any], rows: FromClause, columns: list[Any], order: tuple[Any, ...]
-) -> Select[Any]:
-    """The columns of `rows` with `total` beside each: `total LEFT JOIN rows`, so an empty page
-    is a single row with the total and no event (`shopify_product_id` NULL)."""
-    counted = total.subquery("counted")
-    return (
-        select(*columns, counted.c.total)
-        .select_from(counted.outerjoin(rows, true()))
-        .order_by(*order)
-    )

@@ -1,17 +1,20 @@
-"""Searches match through the lexicon exactly as their prefixes would (SPEC §3)."""
+"""Searches match through the lexicon exactly as their prefixes would (SPEC §3): catalog.search,
+its tsquery CTE (search.tsquery) and its GIN path (search.gin)."""
 
 from __future__ import annotations
 
 import random
 from datetime import timedelta
 
+from bench.catalog_explain import count_statement
 from sqlalchemy import select, text, true
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shababco.catalog import queries
+from shababco.catalog.listing import list_events
 from shababco.catalog.models import EventSearch
 from shababco.catalog.params import EventFilters, EventListParams, Sort
-from shababco.catalog.search_sql import EXPANSION_LIMIT, search_cte, search_values
+from shababco.catalog.search import gin, search_events
+from shababco.catalog.search.tsquery import EXPANSION_LIMIT, search_cte, search_values
 from shababco.config import Settings
 from shababco.database.engines import open_database
 from tests.support.data import load_products
@@ -43,7 +46,7 @@ async def matching_ids(conn: AsyncConnection, search: str) -> set[int]:
 
 async def listed_ids(conn: AsyncConnection, search: str) -> tuple[set[int], int]:
     params = EventListParams(filters=EventFilters(search=search), sort=Sort.RELEVANCE, limit=100)
-    page = await queries.list_events(conn, params)
+    page = await search_events(conn, params)
     return {row.shopify_product_id for row in page.rows}, page.total
 
 
@@ -72,9 +75,7 @@ async def test_matches_equal_the_prefix_query_after_any_changes(db: AsyncEngine)
         for search in searches:
             expected = await matching_ids(conn, search)
             assert await listed_ids(conn, search) == (expected, len(expected)), search
-            assert await conn.scalar(queries.count_statement(EventFilters(search=search))) == len(
-                expected
-            )
+            assert await conn.scalar(count_statement(EventFilters(search=search))) == len(expected)
 
 
 async def test_a_word_with_a_known_form_is_not_corrected(db: AsyncEngine) -> None:
@@ -103,7 +104,7 @@ def test_searches_of_one_shape_share_one_statement() -> None:
     def query(search: str, page: int = 1) -> tuple[object, dict[str, object]]:
         filters = EventFilters(search=search, categories=("Concerts",))
         params = EventListParams(filters=filters, sort=Sort.RELEVANCE, page=page)
-        return queries.page_query(params)
+        return gin.page_query(params)
 
     night, night_values = query("night owl")
     day, day_values = query("day fest", page=3)
@@ -137,8 +138,8 @@ async def test_searches_reuse_their_plans_and_lists_plan_with_their_values(
         await load_products(db, make_product(title="Night Owl"), make_product(title="Jazz"))
         searched = EventListParams(filters=EventFilters(search="night owl"), sort=Sort.RELEVANCE)
         async with pooled.read.connect() as conn:
-            totals = [(await queries.list_events(conn, searched)).total for _ in range(3)]
-            totals += [(await queries.list_events(conn, EventListParams())).total for _ in range(3)]
+            totals = [(await search_events(conn, searched)).total for _ in range(3)]
+            totals += [(await list_events(conn, EventListParams())).total for _ in range(3)]
         assert totals == [1, 1, 1, 2, 2, 2]
     finally:
         await pooled.dispose()
@@ -151,7 +152,7 @@ async def ordered_ids(conn: AsyncConnection, sort: Sort, search: str | None) -> 
     while True:
         filters = EventFilters(search=search)
         params = EventListParams(filters=filters, sort=sort, limit=7, cursor=cursor)
-        page = await queries.list_events(conn, params)
+        page = await (list_events if search is None else search_events)(conn, params)
         seen += [row.shopify_product_id for row in page.rows]
         if page.next_cursor is None:
             return seen

@@ -3,6 +3,9 @@
 Both sides fold case, strip Latin accents and Arabic diacritics (harakat, tatweel, hamza seats on
 alef), and index Arabic words also without their common attached prefixes (ال, لل, و, ب, ...),
 so `الحفلة`, `حفلة` and `بالحفلة` find each other.
+
+Imported by search.tsquery (reads) and, through catalog.search, by shopify.apply (writes);
+imports nothing of the project.
 """
 
 from __future__ import annotations

@@ -157,3 +157,11 @@ async def test_an_error_keeps_the_connection(server: LiveServer, first: str) -> 
 async def test_head_of_an_error_has_no_body(server: LiveServer) -> None:
     answers = await asyncio.to_thread(_pipelined, server.port, "/boom", "/ok", method="HEAD")
     assert answers == [(500, b""), (200, b"")]
+
+
+async def test_a_wrong_method_names_head_among_the_allowed(server: LiveServer) -> None:
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        response = await client.post("/ok")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, HEAD"
+    assert response.json()["error"]["code"] == "method_not_allowed"

@@ -8,6 +8,7 @@ with its traceback, the connection kept.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -115,7 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         code = STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+        return error_response(exc.status_code, code, message, _with_head(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -138,6 +139,15 @@ def install_error_handlers(app: FastAPI) -> None:
     # drops the connection); telemetry answers those instead (`unexpected_error_response`).
     for outage in (DBAPIError, OSError):
         app.add_exception_handler(outage, _outage_or_bug)
+
+
+def _with_head(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of an error, a 405's `Allow` naming HEAD wherever it names GET (http.HeadAsGet
+    answers it)."""
+    allowed = [method.strip() for method in headers.get("Allow", "").split(",")]
+    if "GET" in allowed and "HEAD" not in allowed:
+        return {**headers, "Allow": ", ".join([*allowed, "HEAD"])}
+    return dict(headers)
 
 
 def unexpected_error_response(exc: Exception, method: str, path: str) -> Response:

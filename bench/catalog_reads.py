@@ -116,15 +116,15 @@ def explained_statements(rng: random.Random) -> dict[str, Select[Any]]:
         "list: sort=-price": page_statement(EventListParams(sort=Sort.PRICE_DESC)),
         "list: category, sort=title page 3": page_statement(
             EventListParams(
-                sort=Sort.TITLE, page=3, filters=EventFilters(categories=("Festivals",))
+                sort=Sort.TITLE, page=3, filters=EventFilters(categories=("festivals",))
             )
         ),
         "list: category + dates": page_statement(
             EventListParams(
-                filters=EventFilters(categories=("Opera",), starts_after=products_start(30))
+                filters=EventFilters(categories=("opera",), starts_after=products_start(30))
             )
         ),
-        "list: category count": count_statement(EventFilters(categories=("Opera",))),
+        "list: category count": count_statement(EventFilters(categories=("opera",))),
         "search: two words (GIN)": first_page_statement(
             EventListParams(filters=search_en, sort=Sort.RELEVANCE)
         ),
@@ -153,7 +153,7 @@ def explained_statements(rng: random.Random) -> dict[str, Select[Any]]:
         ),
         "search: one word, a category (GIN)": first_page_statement(
             EventListParams(
-                filters=EventFilters(search="festival", categories=("Festivals",)),
+                filters=EventFilters(search="festival", categories=("festivals",)),
                 sort=Sort.RELEVANCE,
             )
         ),

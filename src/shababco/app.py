@@ -7,9 +7,11 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any, Literal
 
 from fastapi import FastAPI, Request
-from fastapi.responses import Response
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel
 from sqlalchemy import text
 
 from shababco import __version__, heap, metrics
@@ -21,8 +23,8 @@ from shababco.catalog.routes import router as catalog_router
 from shababco.config import Settings, get_settings
 from shababco.database.engines import Database
 from shababco.database.migrate import migrated_database
-from shababco.errors import ApiError, install_error_handlers
-from shababco.http import dumps
+from shababco.errors import ApiError, error_responses, install_error_handlers
+from shababco.http import HeadAsGet, dumps
 from shababco.logs import register_secrets
 from shababco.shopify.admin.client import ShopifyClient
 from shababco.shopify.sync.scheduled import run_reconciler
@@ -89,10 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(
         title="Shababco events API",
         version=__version__,
+        description=API_DESCRIPTION,
         lifespan=lifespan,
     )
     app.state.cache = cache
     app.add_middleware(CacheMiddleware, cache=cache, cache_key=cache_key)
+    app.add_middleware(HeadAsGet)  # outside the cache's, so a HEAD is an L1 hit too
     # Added last, so outermost: cache hits are measured and carry a request id too.
     app.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)
     install_error_handlers(app)
@@ -100,13 +104,66 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(webhooks_router)
     _add_probes(app)
     _add_metrics(app, settings)
+    _document_every_answer(app)
     return app
+
+
+API_DESCRIPTION = """The Shababco events catalog: events (Shopify products) and their tickets.
+
+Every answer carries `X-Request-ID` (the caller's, when it is a sane token, else a new one).
+Errors are `{"error": {"code", "message"}}`; an unknown path is 404 and a method a path does not
+take is 405, both in that shape. `HEAD` works wherever `GET` does. A query parameter given blank
+(empty, or spaces) is the same as one not given."""
+
+
+def _document_every_answer(app: FastAPI) -> None:
+    """Serve the OpenAPI document with `X-Request-ID` on every answer, every error as JSON (even
+    a text route's), and without the 422s that FastAPI adds to routes whose parameters cannot
+    fail its validation."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = FastAPI.openapi(app)
+            for operations in schema["paths"].values():
+                for operation in operations.values():
+                    _complete_responses(operation["responses"])
+            components = schema.get("components", {}).get("schemas", {})
+            for unused in ("HTTPValidationError", "ValidationError"):
+                components.pop(unused, None)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _complete_responses(responses: dict[str, Any]) -> None:
+    schema = responses.get("422", {}).get("content", {}).get("application/json", {}).get("schema")
+    if schema == {"$ref": "#/components/schemas/HTTPValidationError"}:
+        del responses["422"]
+    request_id = {
+        "description": "The request's id, as in the logs.",
+        "required": True,
+        "schema": {"type": "string"},
+    }
+    for status, response in responses.items():
+        response.setdefault("headers", {})["X-Request-ID"] = request_id
+        if status >= "400" and "content" in response:
+            response["content"] = {"application/json": next(iter(response["content"].values()))}
 
 
 def _add_metrics(app: FastAPI, settings: Settings) -> None:
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
 
-    @app.get("/metrics", tags=["probes"], operation_id="metrics")
+    @app.get(
+        "/metrics",
+        tags=["probes"],
+        operation_id="metrics",
+        response_class=PlainTextResponse,
+        responses={
+            200: {"description": "Prometheus text format."},
+            **error_responses(401, 500),
+        },
+    )
     async def metrics_text(request: Request) -> Response:
         """Prometheus text format: every worker's metrics, summed, and the inbox backlog."""
         if token is not None:
@@ -127,13 +184,42 @@ def _add_metrics(app: FastAPI, settings: Settings) -> None:
         )
 
 
+class HealthOut(BaseModel):
+    status: Literal["ok"]
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "unavailable"]
+    database: Literal["ok", "unavailable"]
+    cache: Literal["ok", "degraded", "disabled"]
+    change_log_seq: int
+
+
+READY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    503: {"model": ReadyOut, "description": "The database does not answer."},
+    **error_responses(500),
+}
+
+
 def _add_probes(app: FastAPI) -> None:
-    @app.get("/health", tags=["probes"], operation_id="health")
+    @app.get(
+        "/health",
+        tags=["probes"],
+        operation_id="health",
+        response_model=HealthOut,
+        responses=error_responses(500),
+    )
     async def health() -> Response:
         """Liveness: the process answers."""
         return Response(dumps({"status": "ok"}), media_type="application/json")
 
-    @app.get("/ready", tags=["probes"], operation_id="ready")
+    @app.get(
+        "/ready",
+        tags=["probes"],
+        operation_id="ready",
+        response_model=ReadyOut,
+        responses=READY_RESPONSES,
+    )
     async def ready() -> Response:
         """Readiness: the database answers; a degraded cache is reported, not fatal."""
         database = app.state.database

@@ -1,15 +1,21 @@
-"""The error format of SPEC §4: `{"error": {"code", "message"}}`, never a stack trace."""
+"""The error format: `{"error": {"code", "message"}}`, never a stack trace, whatever failed.
+
+Handlers answer the errors the app raises; an exception none takes is answered by the request
+middleware (telemetry) through `unexpected_error_response`: a 500 in the same shape, logged once
+with its traceback, the connection kept.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
@@ -28,15 +34,40 @@ STATUS_CODES = {
 }
 
 
+ERROR_DESCRIPTIONS = {
+    400: "Bad request: parameters that exclude each other, or a cursor this API did not issue.",
+    401: "Unauthorized: a credential is missing or wrong.",
+    404: "Not found.",
+    422: "A parameter is invalid; the message names it.",
+    500: "An unexpected error: logged with the request id (`X-Request-ID`).",
+    503: "The database is unavailable: retry after `Retry-After` seconds.",
+}
+
+
 class ErrorBody(BaseModel):
-    code: str
-    message: str
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(description="Stable, for programs: `not_found`, `invalid_parameter`, ...")
+    message: str = Field(description="For people.")
 
 
 class ErrorOut(BaseModel):
     """The body of every error response."""
 
+    model_config = ConfigDict(extra="forbid")
+
     error: ErrorBody
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` of these error statuses: each in the error shape."""
+    documented: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        documented[status] = {"model": ErrorOut, "description": ERROR_DESCRIPTIONS[status]}
+        if status == 503:
+            retry = {"required": True, "schema": {"type": "integer", "minimum": 0}}
+            documented[status]["headers"] = {"Retry-After": retry}
+    return documented
 
 
 class ApiError(Exception):
@@ -63,7 +94,8 @@ def _validation_message(errors: Any) -> str:
     parts = []
     for error in errors:
         location = ".".join(str(part) for part in error.get("loc", ()) if part not in {"query"})
-        parts.append(f"{location}: {error.get('msg', 'invalid')}")
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{location}: {message}")
     return "; ".join(parts) or "invalid request"
 
 
@@ -84,7 +116,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http_error(request: Request, exc: HTTPException) -> Response:
         code = STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message, dict(exc.headers or {}))
+        return error_response(exc.status_code, code, message, _with_head(exc.headers or {}))
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -102,8 +134,32 @@ def install_error_handlers(app: FastAPI) -> None:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "internal server error")
 
-    # Database errors get handlers of their own: the catch-all below is Starlette's last resort,
-    # which re-raises after answering and makes the server drop the connection.
+    # Database errors get handlers of their own. No handler for Exception: Starlette would run it
+    # as its last resort, which re-raises after answering (a second traceback, and the server
+    # drops the connection); telemetry answers those instead (`unexpected_error_response`).
     for outage in (DBAPIError, OSError):
         app.add_exception_handler(outage, _outage_or_bug)
-    app.add_exception_handler(Exception, _outage_or_bug)
+
+
+def _with_head(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers of an error, a 405's `Allow` naming HEAD wherever it names GET (http.HeadAsGet
+    answers it)."""
+    allowed = [method.strip() for method in headers.get("Allow", "").split(",")]
+    if "GET" in allowed and "HEAD" not in allowed:
+        return {**headers, "Allow": ", ".join([*allowed, "HEAD"])}
+    return dict(headers)
+
+
+def unexpected_error_response(exc: Exception, method: str, path: str) -> Response:
+    """The answer to an exception no handler took: 503 for a database outage, else a 500,
+    logged once here with its traceback (and the request id, which the caller has set)."""
+    if is_database_outage(exc):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return error_response(
+            503,
+            "database_unavailable",
+            "the database is unavailable; retry shortly",
+            {"Retry-After": "1"},
+        )
+    log.error("unhandled error on %s %s", method, path, exc_info=exc)
+    return error_response(500, "internal_error", "internal server error")

@@ -1,4 +1,4 @@
-"""JSON bytes, strong ETags and `If-None-Match` matching, Cache-Control values (SPEC §4, §8)."""
+"""JSON bytes, strong ETags and `If-None-Match` matching, Cache-Control values, and `HEAD`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import hashlib
 from typing import Any
 
 import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 LIST_CACHE_CONTROL = "public, max-age=5, stale-while-revalidate=30"
 DETAIL_CACHE_CONTROL = "public, max-age=5"
@@ -26,3 +27,29 @@ def etag_matches(if_none_match: str, etag: str) -> bool:
         return True
     candidates = (tag.strip().removeprefix("W/") for tag in if_none_match.split(","))
     return etag in candidates
+
+
+class HeadAsGet:
+    """Answers `HEAD` on every `GET` route (the cache's hit path included) as `GET` would, without
+    the body: the app sees a GET, the client gets its status and headers, Content-Length too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        # A copy: the server reads the method from its own scope, and drops a HEAD's body too.
+        as_get = {**scope, "method": "GET"}
+
+        async def without_body(message: Message) -> None:
+            if message["type"] == "http.response.body":
+                message = {**message, "body": b""}
+            await send(message)
+
+        try:
+            await self.app(as_get, receive, without_body)
+        finally:
+            if "route" in as_get:  # the route that answered, for the metrics' endpoint label
+                scope["route"] = as_get["route"]

@@ -1,6 +1,9 @@
 """Every request measured and logged: the request id, `api_*` metrics and the access log.
 
-A raw ASGI middleware outside the cache's, so L1 hits are counted like any other answer.
+A raw ASGI middleware outside the cache's, so L1 hits are counted like any other answer. It is
+also the app's last error boundary: an exception nothing else answered becomes a 500 in the error
+shape here (errors.unexpected_error_response), within the request id, so the server never sees
+it: no second traceback, and the connection stays open.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shababco import metrics
 from shababco.cache.keys import endpoint
+from shababco.errors import unexpected_error_response
 from shababco.logs import request_id
 
 access_log = logging.getLogger("shababco.access")
@@ -58,7 +62,7 @@ class TelemetryMiddleware:
         rid = _inbound_request_id(scope) or os.urandom(8).hex()
         token = request_id.set(rid)
         header = (b"x-request-id", rid.encode())
-        status = 500  # what the client gets if the app raises before answering
+        status = 0  # until the answer starts
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -69,7 +73,13 @@ class TelemetryMiddleware:
 
         try:
             await self.app(scope, receive, send_with_id)
+        except Exception as exc:
+            if status:
+                raise  # the answer has begun: the server can only cut it short
+            answer = unexpected_error_response(exc, scope["method"], scope["path"])
+            await answer(scope, receive, send_with_id)
         finally:
+            status = status or 500  # the server's answer to an app that sent none
             seconds = time.perf_counter() - started
             endpoint, method = endpoint_of(scope), scope["method"]
             method = method if method in METHODS else "other"

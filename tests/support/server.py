@@ -7,6 +7,7 @@ import threading
 import time
 
 import uvicorn
+from fastapi import FastAPI
 
 from shababco.app import create_app
 from shababco.config import Settings
@@ -20,12 +21,13 @@ def free_port() -> int:
 
 
 class LiveServer:
-    """The real app under uvicorn on a free port, in a thread with its own event loop."""
+    """The real app (or `app`) under uvicorn on a free port, in a thread with its own loop."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings | None = None, *, app: FastAPI | None = None) -> None:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.app = create_app(settings)
+        assert (settings is None) != (app is None), "the real app's settings, or an app"
+        self.app = app if app is not None else create_app(settings)
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)

@@ -1,4 +1,5 @@
-"""One event by id or handle, its visible tickets, and the category counts.
+"""One event by id or handle, its visible tickets, where an old handle moved, and the category
+counts.
 
 Each statement is built once (`lru_cache`) and run with the request's values (catalog.run).
 Imported by routes; imports columns, run, models and params.
@@ -10,20 +11,35 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import BigInteger, Row, Select, Text, and_, bindparam, or_, select
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    Select,
+    Text,
+    and_,
+    bindparam,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from shababco.catalog import run
 from shababco.catalog.columns import DETAIL_COLUMNS, TICKET_COLUMNS, Values, viewable
-from shababco.catalog.models import Event, ListingCount, Ticket
-from shababco.catalog.params import MAX_BIGINT
+from shababco.catalog.models import Event, EventHandle, ListingCount, Ticket
+from shababco.catalog.params import canonical_id
 
 
 def _key_values(key: str) -> tuple[bool, Values]:
     """Whether `key` may be a Shopify product id (else only a handle), and its bound values."""
-    if key.isdigit() and int(key) <= MAX_BIGINT:
-        return True, {"key_id": int(key), "key_handle": key}
+    event_id = canonical_id(key)
+    if event_id is not None:
+        return True, {"key_id": event_id, "key_handle": key}
     return False, {"key_handle": key}
 
 
@@ -110,11 +126,38 @@ async def tickets_of(conn: AsyncConnection, key: str) -> tuple[int, Sequence[Row
 
 
 @lru_cache(maxsize=1)
-def category_counts_statement() -> Select[str, int]:
+def _current_handle_statement() -> Select[str]:
+    """The current handle of the viewable event that once had the handle `key`, unless an event
+    (deleted ones aside) has it now: a handle in use never redirects."""
+    key = bindparam("key", type_=Text())
+    other = aliased(Event)
+    in_use = exists().where(other.handle == key, other.deleted_at.is_(None))
     return (
-        select(ListingCount.category, ListingCount.listed.label("count"))
+        select(Event.handle)
+        .join(EventHandle, EventHandle.event_id == Event.shopify_product_id)
+        .where(EventHandle.handle == key, viewable(), ~in_use)
+    )
+
+
+async def current_handle(conn: AsyncConnection, key: str) -> str | None:
+    """Where an old handle moved: the event's handle now, or None."""
+    found = await run.rows(conn, _current_handle_statement(), {"key": key})
+    return found[0].handle if found else None
+
+
+@lru_cache(maxsize=1)
+def category_counts_statement() -> Select[str, int]:
+    """Listed events per category, the spellings of one folded key counted as one and named as
+    most of its events write it (ties: the first in byte order)."""
+    listed = cast(func.sum(ListingCount.listed), BigInteger)
+    spellings = (ListingCount.listed.desc(), ListingCount.category.collate("C"))
+    names = func.array_agg(aggregate_order_by(ListingCount.category, *spellings))
+    name = names[1].label("category")
+    return (
+        select(name, listed.label("count"))
         .where(ListingCount.listed > 0, ListingCount.category != "")
-        .order_by(ListingCount.listed.desc(), ListingCount.category)
+        .group_by(ListingCount.category_key)
+        .order_by(listed.desc(), name)
     )
 
 

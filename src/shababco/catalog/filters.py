@@ -1,7 +1,9 @@
 """The listed events matching a list's filters: a statement shape, its values and its WHERE.
 
-Imported by listing and search.gin (a search's source is `event_search` joined to its tsquery
-CTE, handed in as `query`); imports columns, models and params.
+A category filter matches the events' folded category keys (`EventFilters.categories` holds
+keys: search.words.category_key), so any spelling of a category finds it. Imported by listing and
+search.gin (a search's source is `event_search` joined to its tsquery CTE, handed in as `query`);
+imports columns, models and params.
 """
 
 from __future__ import annotations
@@ -57,11 +59,11 @@ def matching(
     columns); without, `events` and its indexes.
     """
     if query is None:
-        category, start_date = Event.category, Event.start_date
+        category, start_date = Event.category_key, Event.start_date
         conditions: list[SQLColumnExpression[bool]] = [listed()]
         source: FromClause = Event.__table__
     else:
-        category, start_date = EventSearch.category, EventSearch.start_date
+        category, start_date = EventSearch.category_key, EventSearch.start_date
         conditions = [EventSearch.listed, EventSearch.document_vector.op("@@")(query.c.match)]
         source = EventSearch.__table__.join(query, true())
     if categories is not None:

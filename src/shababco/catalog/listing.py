@@ -133,7 +133,8 @@ def _count_statement(shape: FilterShape) -> Select[Any]:
         return matching_shape([func.count()], shape, None)
     counted = select(func.coalesce(func.sum(ListingCount.listed), 0))
     if shape.categories:
-        counted = counted.where(ListingCount.category.in_(bindparam("categories", expanding=True)))
+        categories: Any = bindparam("categories", expanding=True)
+        counted = counted.where(ListingCount.category_key.in_(categories))
     return counted
 
 
@@ -162,7 +163,7 @@ def _dated_count_statement(shape: FilterShape) -> Select[Any]:
         func.isfinite(ListingDayCount.day)
     )
     if categories is not None:
-        days = days.where(ListingDayCount.category.in_(categories))
+        days = days.where(ListingDayCount.category_key.in_(categories))
     edges = []
     if shape.after:
         days = days.where(ListingDayCount.day > bindparam("after_day", type_=Date()))

@@ -28,7 +28,8 @@ LISTED = text("status = 'active' AND deleted_at IS NULL")
 
 
 # Keyset pagination of the public list: a partial index per sort order, the id as tie-breaker,
-# carrying the filter columns so filtered and deep pages stay index-only.
+# carrying the filter columns so filtered and deep pages stay index-only. A category filter
+# matches the folded key (migration 0009), never the store's spelling.
 LISTED_SORT_INDEXES = {
     "ix_events_listed_start": ("start_key", "shopify_product_id"),
     "ix_events_listed_start_desc": (
@@ -41,32 +42,32 @@ LISTED_SORT_INDEXES = {
         "coalesce(min_price, '-Infinity'::numeric)",
         "shopify_product_id",
     ),
-    "ix_events_listed_category_start": ("category", "start_key", "shopify_product_id"),
+    "ix_events_listed_category_start": ("category_key", "start_key", "shopify_product_id"),
     # One category in another order starts where the category does (migration 0006).
     "ix_events_listed_category_start_desc": (
-        "category",
+        "category_key",
         "coalesce(start_date, '-infinity'::timestamptz)",
         "shopify_product_id",
     ),
-    "ix_events_listed_category_title": ("category", "lower(title)", "shopify_product_id"),
+    "ix_events_listed_category_title": ("category_key", "lower(title)", "shopify_product_id"),
     "ix_events_listed_category_price": (
-        "category",
+        "category_key",
         "coalesce(min_price, 'Infinity'::numeric)",
         "shopify_product_id",
     ),
     "ix_events_listed_category_price_desc": (
-        "category",
+        "category_key",
         "coalesce(min_price, '-Infinity'::numeric)",
         "shopify_product_id",
     ),
 }
 # Index-only scans need every column a key expression reads, besides the filter columns.
 LISTED_INCLUDES = {
-    "ix_events_listed_start": ("category",),
-    "ix_events_listed_start_desc": ("start_date", "start_key", "category"),
-    "ix_events_listed_title": ("title", "start_key", "category"),
-    "ix_events_listed_price": ("min_price", "start_key", "category"),
-    "ix_events_listed_price_desc": ("min_price", "start_key", "category"),
+    "ix_events_listed_start": ("category_key",),
+    "ix_events_listed_start_desc": ("start_date", "start_key", "category_key"),
+    "ix_events_listed_title": ("title", "start_key", "category_key"),
+    "ix_events_listed_price": ("min_price", "start_key", "category_key"),
+    "ix_events_listed_price_desc": ("min_price", "start_key", "category_key"),
     "ix_events_listed_category_start": (),
     "ix_events_listed_category_start_desc": ("start_date", "start_key"),
     "ix_events_listed_category_title": ("title", "start_key"),
@@ -84,6 +85,9 @@ class Event(Base):
     subtitle: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(Text)
+    # The category folded as searches fold words (catalog.search.category_key), written with it:
+    # what a category filter matches, so `music` finds `Music` (migration 0009).
+    category_key: Mapped[str | None] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(ARRAY(Text), server_default="{}")
     description_html: Mapped[str | None] = mapped_column(Text)
     description_text: Mapped[str | None] = mapped_column(Text)
@@ -131,7 +135,7 @@ class EventSearch(Base):
     )
     listed: Mapped[bool] = mapped_column(Boolean)
     # Copies of the events' filter columns, so a search filters and ranks without the wide rows.
-    category: Mapped[str | None] = mapped_column(Text)
+    category_key: Mapped[str | None] = mapped_column(Text)
     start_date: Mapped[datetime | None] = mapped_column(Timestamp)
     # Copies of the sort keys of title and price (lower(title), min_price): a search sorted by
     # them reads its matches' keys here, not from the wide events rows (migration 0008).
@@ -157,12 +161,18 @@ class EventSearch(Base):
 
 class ListingCount(Base):
     """Listed events per category ('' for none), kept exact by a statement trigger on events, so
-    the total of an unfiltered or category-filtered list costs a few rows, not a count."""
+    the total of an unfiltered or category-filtered list costs a few rows, not a count. Keyed by
+    the store's spelling (`/categories` shows it); filters sum the rows of a folded key."""
 
     __tablename__ = "listing_counts"
 
     category: Mapped[str] = mapped_column(Text, primary_key=True)
+    category_key: Mapped[str | None] = mapped_column(Text)  # NULL for no category
     listed: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+    __table_args__ = (
+        Index("ix_listing_counts_category_key", "category_key", postgresql_include=["listed"]),
+    )
 
 
 class ListingDayCount(Base):
@@ -173,7 +183,31 @@ class ListingDayCount(Base):
 
     category: Mapped[str] = mapped_column(Text, primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True)
+    category_key: Mapped[str | None] = mapped_column(Text)  # NULL for no category
     listed: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+    __table_args__ = (
+        Index(
+            "ix_listing_day_counts_category_key",
+            "category_key",
+            "day",
+            postgresql_include=["listed"],
+        ),
+    )
+
+
+class EventHandle(Base):
+    """A handle an event no longer has, and that event: its old URL redirects to the current one
+    (as Shopify's storefront redirects a renamed product). Written by a trigger on events when a
+    handle changes (migration 0009); read only when no event has the handle."""
+
+    __tablename__ = "event_handles"
+
+    handle: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("events.shopify_product_id", ondelete="CASCADE")
+    )
+    retired_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
 
 class SearchTerm(Base):

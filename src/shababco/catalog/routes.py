@@ -7,21 +7,36 @@ Imports listing, search and detail (the statements), params, schemas and the cac
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
+from urllib.parse import quote
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shababco.cache.asgi import entry_response
 from shababco.cache.core import Compute
 from shababco.cache.store import Built
 from shababco.catalog import detail, listing
+from shababco.catalog.inputs import (
+    Categories,
+    CursorText,
+    Limit,
+    Page,
+    SearchText,
+    SortOrder,
+    StartsAfter,
+    StartsBefore,
+    is_blank,
+)
 from shababco.catalog.keys import cache_key
+from shababco.catalog.listing import EventPage
 from shababco.catalog.params import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
     FIRST_PAGE,
+    NUL,
     Cursor,
     EventFilters,
     EventListParams,
@@ -29,6 +44,10 @@ from shababco.catalog.params import (
     Sort,
 )
 from shababco.catalog.schemas import (
+    CATEGORIES_RESPONSES,
+    CONDITIONAL,
+    DETAIL_RESPONSES,
+    LIST_RESPONSES,
     CategoriesOut,
     EventDetail,
     EventsPage,
@@ -37,29 +56,28 @@ from shababco.catalog.schemas import (
     summary_dict,
     ticket_dict,
 )
-from shababco.catalog.search import search_events
+from shababco.catalog.search import category_key, finds_nothing, search_events
 from shababco.deps import CacheDep, DatabaseDep
-from shababco.errors import ApiError, ErrorOut
-from shababco.http import dumps
+from shababco.errors import ApiError
+from shababco.http import DETAIL_CACHE_CONTROL, dumps
 
 router = APIRouter(tags=["catalog"])
-ERRORS: dict[int | str, dict[str, object]] = {
-    400: {"model": ErrorOut},
-    422: {"model": ErrorOut},
-    503: {"model": ErrorOut},
-}
+LIST_DESCRIPTION = """List active events, filtered, sorted and paginated (by page or keyset cursor).
 
-
-def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value
+Constraints between parameters: `page` and `cursor` exclude each other (400); `sort=relevance`
+needs a `search` (422); a `cursor` holds its sort, so it must come with the same `sort` (400).
+Every parameter given blank (empty, or spaces) is the same as one not given."""
+EVENT_KEY_DESCRIPTION = (
+    "The Shopify product id in canonical decimal (ASCII digits, no leading zero) or the event's"
+    " current handle; any other spelling is 404. An old handle answers 301 to the current one."
+)
+EventKey = Annotated[str, Path(description=EVENT_KEY_DESCRIPTION)]
 
 
 def _list_params(
     *,
     page: int | None,
-    limit: int,
+    limit: int | None,
     cursor: str | None,
     category: list[str] | None,
     search: str | None,
@@ -69,7 +87,6 @@ def _list_params(
 ) -> EventListParams:
     if page is not None and cursor is not None:
         raise ApiError(400, "bad_request", "use either page or cursor, not both")
-    search = (search or "").strip() or None
     if sort is Sort.RELEVANCE and search is None:
         raise ApiError(422, "invalid_parameter", "sort=relevance needs a search")
     chosen = sort or (Sort.RELEVANCE if search else DEFAULT_SORT)
@@ -79,33 +96,44 @@ def _list_params(
             decoded = Cursor.decode(cursor, chosen)
         except InvalidCursor as exc:
             raise ApiError(400, "invalid_cursor", str(exc)) from None
-    categories = tuple(dict.fromkeys(c.strip() for c in category or () if c.strip()))
+    names = (name for name in category or () if not is_blank(name))
     filters = EventFilters(
-        categories=categories,
+        categories=tuple(dict.fromkeys(category_key(name) for name in names)),
         search=search,
-        starts_after=_aware(starts_after),
-        starts_before=_aware(starts_before),
+        starts_after=starts_after,
+        starts_before=starts_before,
     )
     return EventListParams(
-        filters=filters, sort=chosen, limit=limit, page=page or FIRST_PAGE, cursor=decoded
+        filters=filters,
+        sort=chosen,
+        limit=limit or DEFAULT_LIMIT,
+        page=page or FIRST_PAGE,
+        cursor=decoded,
     )
 
 
-@router.get("/events", response_model=EventsPage, operation_id="listEvents", responses=ERRORS)
+@router.get(
+    "/events",
+    response_model=EventsPage,
+    operation_id="listEvents",
+    description=LIST_DESCRIPTION,
+    responses=LIST_RESPONSES,
+    openapi_extra=CONDITIONAL,
+)
 async def list_events(
     request: Request,
     database: DatabaseDep,
     cache: CacheDep,
-    page: Annotated[int | None, Query(ge=1, le=100_000, description="1-based page")] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = DEFAULT_LIMIT,
-    cursor: Annotated[str | None, Query(max_length=512, description="next_cursor")] = None,
-    category: Annotated[list[str] | None, Query(max_length=200)] = None,
-    search: Annotated[str | None, Query(max_length=200)] = None,
-    starts_after: Annotated[datetime | None, Query(description="start_date ≥ this")] = None,
-    starts_before: Annotated[datetime | None, Query(description="start_date < this")] = None,
-    sort: Annotated[Sort | None, Query(description="default start_date; relevance")] = None,
+    page: Page = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: CursorText = None,
+    category: Categories = None,
+    search: SearchText = None,
+    starts_after: StartsAfter = None,
+    starts_before: StartsBefore = None,
+    sort: SortOrder = None,
 ) -> Response:
-    """List active events, filtered, sorted and paginated (by page or keyset cursor)."""
+    """List active events (the OpenAPI description: LIST_DESCRIPTION)."""
     params = _list_params(
         page=page,
         limit=limit,
@@ -118,11 +146,14 @@ async def list_events(
     )
 
     async def compute() -> Built:
-        async with database.reads(search=bool(params.filters.search)).connect() as conn:
-            if params.filters.search is None:
-                result = await listing.list_events(conn, params)
-            else:
-                result = await search_events(conn, params)
+        if finds_nothing(params.filters):
+            result = EventPage(rows=[], total=0, next_cursor=None)
+        else:
+            async with database.reads(search=bool(params.filters.search)).connect() as conn:
+                if params.filters.search is None:
+                    result = await listing.list_events(conn, params)
+                else:
+                    result = await search_events(conn, params)
         page = {
             "items": [summary_dict(row) for row in result.rows],
             "page": None if params.cursor else params.page,
@@ -142,18 +173,46 @@ async def _cached(request: Request, cache: CacheDep, compute: Compute) -> Respon
     return entry_response(request, entry, source)
 
 
+class Moved(Exception):
+    """The event answers at another URL: its handle changed."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
 def _not_found(key: str) -> ApiError:
     return ApiError(404, "not_found", f"no event {key!r}")
+
+
+async def _moved_or_not_found(conn: AsyncConnection, key: str, rest: str) -> Exception:
+    """`Moved` to the current handle if `key` is an old handle of a viewable event, else 404."""
+    handle = await detail.current_handle(conn, key)
+    if handle is None:
+        return _not_found(key)
+    return Moved(f"/events/{quote(handle, safe='')}{rest}")
+
+
+async def _addressed(request: Request, cache: CacheDep, key: str, compute: Compute) -> Response:
+    """The cached answer of an event's route; 404 without a query for a key no event can have."""
+    if NUL in key:
+        raise _not_found(key)
+    try:
+        return await _cached(request, cache, compute)
+    except Moved as moved:
+        headers = {"Cache-Control": DETAIL_CACHE_CONTROL}
+        return RedirectResponse(moved.location, status_code=301, headers=headers)
 
 
 @router.get(
     "/events/{event_id}",
     response_model=EventDetail,
     operation_id="getEvent",
-    responses={404: {"model": ErrorOut}, **ERRORS},
+    responses=DETAIL_RESPONSES,
+    openapi_extra=CONDITIONAL,
 )
 async def get_event(
-    request: Request, database: DatabaseDep, cache: CacheDep, event_id: str
+    request: Request, database: DatabaseDep, cache: CacheDep, event_id: EventKey
 ) -> Response:
     """One active or unlisted event by Shopify product id or handle, with its visible tickets."""
 
@@ -161,39 +220,47 @@ async def get_event(
         async with database.read.connect() as conn:
             event = await detail.get_event(conn, event_id)
             if event is None:
-                raise _not_found(event_id)
+                raise await _moved_or_not_found(conn, event_id, "")
             tickets = await detail.visible_tickets(conn, event.shopify_product_id)
         return Built(dumps(detail_dict(event, tickets)), event.shopify_product_id)
 
-    return await _cached(request, cache, compute)
+    return await _addressed(request, cache, event_id, compute)
 
 
 @router.get(
     "/events/{event_id}/tickets",
     response_model=TicketsOut,
     operation_id="listEventTickets",
-    responses={404: {"model": ErrorOut}, **ERRORS},
+    responses=DETAIL_RESPONSES,
+    openapi_extra=CONDITIONAL,
 )
 async def list_tickets(
-    request: Request, database: DatabaseDep, cache: CacheDep, event_id: str
+    request: Request, database: DatabaseDep, cache: CacheDep, event_id: EventKey
 ) -> Response:
     """The visible tickets of an event with price, capacity, sold and available."""
 
     async def compute() -> Built:
         async with database.read.connect() as conn:
             found = await detail.tickets_of(conn, event_id)
-        if found is None:
-            raise _not_found(event_id)
+            if found is None:
+                raise await _moved_or_not_found(conn, event_id, "/tickets")
         event_id_of, tickets = found
         items = [ticket_dict(ticket) for ticket in tickets]
         return Built(dumps({"event_id": str(event_id_of), "items": items}), event_id_of)
 
-    return await _cached(request, cache, compute)
+    return await _addressed(request, cache, event_id, compute)
 
 
-@router.get("/categories", response_model=CategoriesOut, operation_id="listCategories")
+@router.get(
+    "/categories",
+    response_model=CategoriesOut,
+    operation_id="listCategories",
+    responses=CATEGORIES_RESPONSES,
+    openapi_extra=CONDITIONAL,
+)
 async def list_categories(request: Request, database: DatabaseDep, cache: CacheDep) -> Response:
-    """Categories of active events with their counts."""
+    """Categories of active events with their counts, in the store's spelling: the spellings of
+    one category (`Music`, `music`) count as one, named as most of its events write it."""
 
     async def compute() -> Built:
         async with database.read.connect() as conn:

@@ -1,5 +1,9 @@
-"""Response representations (SPEC §4). Pydantic models document the API in OpenAPI; the
-`*_dict` builders produce the same shapes from rows for orjson, which is what is served."""
+"""Response representations and every answer of the read routes, as OpenAPI shows them.
+
+Pydantic models document the API; the `*_dict` builders produce the same shapes from rows for
+orjson, which is what is served (tests/catalog/test_contract.py holds one to the other). The
+models forbid extra keys, so the document lists every key the API sends.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,20 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Row
 
+from shababco.errors import error_responses
+
 CENT = Decimal("0.01")
+MONEY = r"^-?[0-9]+\.[0-9]{2}$"
+DECIMAL_ID = r"^[0-9]+$"
+
+
+class Representation(BaseModel):
+    """A response body: exactly these keys."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 def money(value: Decimal | None) -> str | None:
@@ -19,7 +33,7 @@ def money(value: Decimal | None) -> str | None:
     return None if value is None else str(value.quantize(CENT))
 
 
-class Image(BaseModel):
+class Image(Representation):
     url: str | None
     alt: str | None = None
     width: int | None = None
@@ -27,12 +41,12 @@ class Image(BaseModel):
     position: int | None = None
 
 
-class TicketOut(BaseModel):
-    id: str = Field(description="Shopify variant id, as a string (64-bit).")
+class TicketOut(Representation):
+    id: str = Field(description="Shopify variant id, as a string (64-bit).", pattern=DECIMAL_ID)
     name: str
     ticket_type: str | None
-    price: str = Field(examples=["25.00"])
-    compare_at_price: str | None
+    price: str = Field(examples=["25.00"], pattern=MONEY)
+    compare_at_price: str | None = Field(pattern=MONEY)
     capacity: int = Field(description="available + sold")
     sold: int
     available: int
@@ -40,13 +54,13 @@ class TicketOut(BaseModel):
     restrictions: Any = None
 
 
-class TicketsOut(BaseModel):
-    event_id: str
+class TicketsOut(Representation):
+    event_id: str = Field(pattern=DECIMAL_ID)
     items: list[TicketOut]
 
 
-class EventSummary(BaseModel):
-    id: str = Field(description="Shopify product id, as a string (64-bit).")
+class EventSummary(Representation):
+    id: str = Field(description="Shopify product id, as a string (64-bit).", pattern=DECIMAL_ID)
     handle: str
     title: str
     subtitle: str | None
@@ -57,7 +71,7 @@ class EventSummary(BaseModel):
     end_date: datetime | None
     venue: dict[str, Any] | None
     image: Image | None
-    min_price: str | None
+    min_price: str | None = Field(pattern=MONEY)
     currency: str
     available: int = Field(description="Sum of available over visible tickets.")
     updated_at: datetime
@@ -70,21 +84,75 @@ class EventDetail(EventSummary):
     tickets: list[TicketOut]
 
 
-class EventsPage(BaseModel):
+class EventsPage(Representation):
     items: list[EventSummary]
     page: int | None = Field(description="The page number; null when paging by cursor.")
     limit: int
-    total: int
-    next_cursor: str | None
+    total: int = Field(description="Events matching the filters, on every page.")
+    next_cursor: str | None = Field(description="The `cursor` of the next page; null on the last.")
 
 
-class CategoryCount(BaseModel):
+class CategoryCount(Representation):
     name: str
     count: int
 
 
-class CategoriesOut(BaseModel):
+class CategoriesOut(Representation):
     items: list[CategoryCount]
+
+
+CACHED_HEADERS: dict[str, Any] = {
+    "ETag": {
+        "description": "A strong tag of the body, the same in every process.",
+        "required": True,
+        "schema": {"type": "string"},
+    },
+    "Cache-Control": {"required": True, "schema": {"type": "string"}},
+    "X-Cache": {
+        "description": "Where the answer came from: the process (l1), Redis (l2), another"
+        " request's fill (wait), or the database (miss).",
+        "schema": {"type": "string", "enum": ["l1", "l2", "wait", "miss"]},
+    },
+}
+# Documented beside each route's own parameters (its handler reads it from the request).
+CONDITIONAL = {
+    "parameters": [
+        {
+            "name": "If-None-Match",
+            "in": "header",
+            "required": False,
+            "description": "ETags of a copy the client holds: 304 if one is current.",
+            "schema": {"type": "string"},
+        }
+    ]
+}
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {
+        "description": "Not Modified: `If-None-Match` names the current ETag. No body.",
+        "headers": CACHED_HEADERS,
+    }
+}
+Responses = dict[int | str, dict[str, Any]]
+LIST_RESPONSES: Responses = {
+    200: {"headers": CACHED_HEADERS},
+    **NOT_MODIFIED,
+    **error_responses(400, 422, 500, 503),
+}
+DETAIL_RESPONSES: Responses = {
+    200: {"headers": CACHED_HEADERS},
+    301: {
+        "description": "Moved Permanently: an old handle of the event; `Location` holds the"
+        " current one. No body.",
+        "headers": {"Location": {"required": True, "schema": {"type": "string"}}},
+    },
+    **NOT_MODIFIED,
+    **error_responses(404, 500, 503),
+}
+CATEGORIES_RESPONSES: Responses = {
+    200: {"headers": CACHED_HEADERS},
+    **NOT_MODIFIED,
+    **error_responses(500, 503),
+}
 
 
 def summary_dict(row: Row[Any]) -> dict[str, Any]:

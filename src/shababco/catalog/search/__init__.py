@@ -19,14 +19,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shababco.catalog import run
 from shababco.catalog.columns import Values
 from shababco.catalog.listing import EventPage
-from shababco.catalog.params import EventListParams, Sort
+from shababco.catalog.params import EventFilters, EventListParams, Sort
 from shababco.catalog.search import gin, postings
 from shababco.catalog.search.totals import totalled_page
-from shababco.catalog.search.words import normalize, query_words, search_document, tokens
+from shababco.catalog.search.words import (
+    category_key,
+    normalize,
+    query_words,
+    search_document,
+    tokens,
+)
 
 __all__ = [
     "Method",
+    "category_key",
     "choose_method",
+    "finds_nothing",
     "normalize",
     "page_query",
     "query_words",
@@ -39,6 +47,12 @@ __all__ = [
 class Method(Enum):
     POSTINGS = "postings"  # search.postings: ranked and counted from the postings' index alone
     GIN = "gin"  # search.gin: matched through the GIN index, then sorted and counted
+
+
+def finds_nothing(filters: EventFilters) -> bool:
+    """Whether the filters hold a search without a word (only punctuation or marks, say): a valid
+    search that matches no event, answered without a query."""
+    return filters.search is not None and not query_words(filters.search)
 
 
 def choose_method(params: EventListParams) -> Method:
@@ -60,5 +74,7 @@ def page_query(params: EventListParams) -> tuple[Select[Any], Values]:
 
 async def search_events(conn: AsyncConnection, params: EventListParams) -> EventPage:
     """One page of the listed events matching a search, their total, and the cursor of the
-    next page: one statement."""
+    next page: one statement (none for a search that `finds_nothing`)."""
+    if finds_nothing(params.filters):
+        return EventPage(rows=[], total=0, next_cursor=None)
     return totalled_page(params, await run.rows(conn, *page_query(params)))

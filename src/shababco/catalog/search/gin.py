@@ -43,14 +43,9 @@ def search_filters(filters: EventFilters) -> tuple[SearchShape, FilterShape, Val
 
 
 def page_query(params: EventListParams) -> tuple[Select[Any], Values]:
-    """The page statement of this search's shape (built once) and the values it runs with.
-
-    A search without a word (only punctuation, say) gets the list's page statement, as before
-    the split into modules; it has no `total` column, so such a request fails (a known bug).
-    """
+    """The page statement of this search's shape (built once) and the values it runs with."""
     searched = search_filters(params.filters)
-    if searched is None:
-        return listing.page_query(params)
+    assert searched is not None, "a search without a word is never run (search.finds_nothing)"
     search, filters, values = searched
     shape = _PageShape(search, filters, params.sort, params.cursor is not None)
     return _page_statement(shape), values | listing.page_values(params)

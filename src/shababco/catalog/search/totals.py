@@ -29,5 +29,7 @@ def totalled(
 
 def totalled_page(params: EventListParams, rows: Sequence[Row[Any]]) -> EventPage:
     """The page of a `totalled` statement's rows: its events, their total and the next cursor."""
+    if not rows:  # never from a `totalled` statement: it has the total's row at least
+        return page_of(params, [], 0)
     total = rows[0].total
     return page_of(params, rows if rows[0].shopify_product_id is not None else [], total)

@@ -16,7 +16,9 @@ from collections.abc import Iterable
 
 ARABIC_PREFIXES = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب")
 ARABIC_LETTERS = re.compile(r"[\u0621-\u064a]")
-TOKEN = re.compile(r"[^\W_]+")
+# Letters and digits, but the spacing modifier letters (U+02B0-U+02FF: ʼ ʻ ː ...), which unaccent
+# turns into quotes and colons: inside a tsquery those are syntax, and a search failed on them.
+TOKEN = re.compile(r"[^\W_\u02b0-\u02ff]+")
 EXTRA_FOLDS = str.maketrans({"\u0671": "\u0627", "\u0640": None})  # alef wasla, tatweel
 MAX_QUERY_TERMS = 8
 MIN_STEM = 2
@@ -27,6 +29,11 @@ def normalize(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.translate(EXTRA_FOLDS))
     stripped = "".join(ch for ch in decomposed if unicodedata.category(ch) != "Mn")
     return unicodedata.normalize("NFC", stripped).casefold()
+
+
+def category_key(category: str) -> str:
+    """A category as filters match it: folded like search words, spaces collapsed."""
+    return " ".join(normalize(category).split())
 
 
 def _variants(token: str) -> list[str]:

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.elements import ColumnElement
 
 from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
-from shababco.catalog.search import search_document
+from shababco.catalog.search import category_key, search_document
 from shababco.shopify.mirror.ledger import refresh_sold
 from shababco.shopify.mirror.products import InventoryLevelRecord, ProductRecords, Record
 from shababco.shopify.mirror.sql import in_ids
@@ -142,7 +142,16 @@ async def apply_inventory_levels(
     return events
 
 
+def _with_category_keys(records: Sequence[Record]) -> None:
+    """Carry each carried category's folded key with it: what category filters match."""
+    for record in records:
+        if "category" in record.fields:
+            category = record.fields["category"]
+            record.fields["category_key"] = None if category is None else category_key(category)
+
+
 async def _upsert_events(conn: AsyncConnection, records: Sequence[Record]) -> set[int]:
+    _with_category_keys(records)
     # Executed with a list of rows, so the compiled statement is cached per shape of record and
     # SQLAlchemy pages the rows under asyncpg's parameter limit.
     insertion = insert(Event)
@@ -230,6 +239,7 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
                 Event.status,
                 Event.deleted_at,
                 Event.start_date,
+                Event.category_key,
                 func.lower(Event.title).label("title_key"),
                 Event.min_price,
                 *SEARCH_SOURCES,
@@ -246,7 +256,7 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
             {
                 "event_id": row.shopify_product_id,
                 "listed": row.status == "active" and row.deleted_at is None,
-                "category": row.category,
+                "category_key": row.category_key,
                 "start_date": row.start_date,
                 "title_key": row.title_key,
                 "min_price": row.min_price,
@@ -259,7 +269,7 @@ async def refresh_search(conn: AsyncConnection, event_ids: Iterable[int]) -> Non
         title_vector=title_vector(_vector("name_text"), _vector("label_text")),
         document_vector=_vector("document_text"),
     )
-    copied = ("listed", "category", "start_date", "title_key", "min_price")
+    copied = ("listed", "category_key", "start_date", "title_key", "min_price")
     vectors = ("title_vector", "document_vector")
     statement = insertion.on_conflict_do_update(
         index_elements=[EventSearch.event_id],

@@ -200,6 +200,8 @@ def test_graphql_node_and_rest_payload_give_the_same_records() -> None:
         (lambda p: p["variants"][0].update(inventory_quantity=2**63), "inventory_quantity"),
         (lambda p: p["variants"][0].update(option1=[["deep"]]), "option1 must be a string"),
         (lambda p: p.update(images=[{"src": "x", "width": "wide"}]), "image width"),
+        (lambda p: p.update(handle="h" * 3_000), "handle is longer than 255 characters"),
+        (lambda p: p.update(title="ت" * 256), "title is longer than 255 characters"),
     ],
 )
 def test_bad_payloads_are_refused(change: Any, message: str) -> None:

@@ -88,6 +88,12 @@ REFUSED: list[tuple[str, str, dict[str, Any] | bytes, str]] = [
         "sku must be a string",
     ),
     (
+        "handle past an index key",
+        "products/update",
+        {**make_product(), "handle": "h" * 3_000},
+        "handle is longer than 255 characters",
+    ),
+    (
         "date out of range",
         "products/update",
         {**make_product(), "updated_at": "0001-01-01T00:00:00+14:00"},

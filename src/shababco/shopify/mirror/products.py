@@ -35,6 +35,7 @@ from shababco.shopify.payloads import (
 )
 
 MIRRORED_NAMESPACES = ("event", "ticket")
+MAX_NAME = 255
 STATUSES = frozenset({"active", "draft", "archived", "unlisted"})
 
 
@@ -128,7 +129,7 @@ def _event_record(product: Mapping[str, Any], currency: str) -> Record:
     fields = record.fields
     for key in ("title", "handle"):
         if (value := product.get(key)) is not None:
-            fields[key] = _text(value, key)
+            fields[key] = _name(value, key)
     if (status := product.get("status")) is not None:
         fields["status"] = _status(status)
     found, created = first_present(product, "created_at", "createdAt")
@@ -136,7 +137,7 @@ def _event_record(product: Mapping[str, Any], currency: str) -> Record:
         fields["shopify_created_at"] = optional_timestamp(created, field="created_at")
     found, category = first_present(product, "product_type", "productType")
     if found:
-        fields["category"] = (optional_text(category, field="product_type") or "").strip() or None
+        fields["category"] = _name(category or "", "product_type").strip() or None
     if "tags" in product:
         fields["tags"] = split_tags(product["tags"])
     found, body = first_present(product, "body_html", "descriptionHtml")
@@ -154,6 +155,15 @@ def _event_record(product: Mapping[str, Any], currency: str) -> Record:
 
 def _text(value: Any, key: str) -> str:
     return optional_text(value, field=key) or ""
+
+
+def _name(value: Any, key: str) -> str:
+    """Text of at most MAX_NAME characters, Shopify's own limit: these are index keys, and an
+    index refuses a key over 2,704 bytes."""
+    text = _text(value, key)
+    if len(text) > MAX_NAME:
+        raise PayloadError(f"{key} is longer than {MAX_NAME} characters")
+    return text
 
 
 def _status(value: Any) -> str:

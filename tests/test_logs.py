@@ -11,12 +11,20 @@ from typing import Any
 import httpx
 import pytest
 from pydantic import SecretStr
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.config import Settings
-from shababco.logs import JsonFormatter, TextFormatter, register_secrets
+from shababco.database.engines import open_database
+from shababco.logs import JsonFormatter, TextFormatter, redact, register_secrets
+from shababco.shopify.models import WebhookDelivery
+from shababco.shopify.webhooks.failures import classify
+from tests.support.data import payload
+from tests.support.factories import next_id
+from tests.support.refusal import refusing
 from tests.support.server import LiveServer
-from tests.support.webhook_client import deliver
+from tests.support.webhook_client import deliver, eventually
 
 # Built at run time, so that no token- or URL-password-shaped literal sits in the repository.
 TOKEN_PREFIX = "shp" + "at_"
@@ -162,3 +170,89 @@ async def test_no_secret_reaches_the_logs_of_a_serving_app(
     assert "GET /metrics 200" in text  # the capture saw the traffic
     for secret in (ACCESS_TOKEN, METRICS_TOKEN, "hush"):
         assert secret not in text
+
+
+PRIVATE = ("layla.h@example.org", "+966500000001", "Layla", "Haddad", "12 Secret St", "for L.")
+
+
+def customer_order(variant_id: int, quantity: int) -> dict[str, Any]:
+    """Shopify's sample order for `variant_id`, carrying a customer's data (PRIVATE)."""
+    order: dict[str, Any] = payload("orders_create.shopify-sample.json")
+    order.update(
+        id=next_id(),
+        cancelled_at=None,
+        email="layla.h@example.org",
+        phone="+966500000001",
+        note="gift for L.\x00",
+    )
+    order["customer"] = {"first_name": "Layla", "last_name": "Haddad", "email": order["email"]}
+    order["shipping_address"] = {"address1": "12 Secret St", "name": "Layla Haddad"}
+    order["line_items"] = [{"id": next_id(), "variant_id": variant_id, "quantity": quantity}]
+    return order
+
+
+async def test_no_customer_data_reaches_the_logs(
+    captured: Captured, live_api: LiveServer, db: AsyncEngine
+) -> None:
+    """An order refused at intake, and one the database refuses (quarantined), with statements
+    logged at DEBUG: no line carries the customer's e-mail, name, address, phone or note."""
+    engine_logger = logging.getLogger("sqlalchemy.engine")
+    engine_logger.setLevel(logging.DEBUG)
+    try:
+        async with (
+            httpx.AsyncClient(base_url=live_api.url) as client,
+            refusing(db, "22003", table="orders", condition="TRUE"),
+        ):
+            refused = await deliver(client, "orders/create", customer_order(next_id(), 2**63))
+            assert refused.status_code == 422
+            assert not any(value in refused.text for value in PRIVATE)
+            headers = {"X-Shopify-Webhook-Id": "private-order"}
+            order = customer_order(next_id(), 1)
+            assert (await deliver(client, "orders/create", order, headers=headers)).is_success
+
+            async def quarantined() -> bool:
+                async with db.connect() as conn:
+                    return bool(
+                        await conn.scalar(
+                            select(WebhookDelivery.quarantined_at).where(
+                                WebhookDelivery.webhook_id == "private-order"
+                            )
+                        )
+                    )
+
+            await eventually(quarantined)
+    finally:
+        engine_logger.setLevel(logging.NOTSET)
+    text = captured.text
+    assert "private-order" in text and "quarantined" in text  # the failure was logged
+    assert "INSERT INTO orders" in text  # and the statements
+    for value in PRIVATE:
+        assert value not in text
+
+
+async def test_statement_parameters_never_reach_a_log_line(settings: Settings) -> None:
+    """Every engine hides them; the values errors quote anyway (the driver's of a parameter it
+    cannot encode, the server's of text it cannot read) are redacted, and left out of the
+    reasons the inbox records."""
+    database = open_database(settings.model_copy(update={"database_read_url": None}))
+    statements = {"CAST(:v AS integer)": "for L.", "CAST(CAST(:v AS text) AS integer)": "12 Secret"}
+    failures = []
+    try:
+        engines = [database.write, database.read, database.reads(search=True)]
+        assert all(engine.sync_engine.hide_parameters for engine in engines)
+        for statement, value in statements.items():
+            with pytest.raises(DBAPIError) as caught:
+                async with database.write.connect() as conn:
+                    await conn.execute(text(f"SELECT {statement}"), {"v": value})
+            failures.append((caught.value, value))
+    finally:
+        await database.dispose()
+    for failure, value in failures:
+        assert value in str(failure)
+        assert value not in redact(str(failure))
+        assert value not in classify(failure).reason
+    assert [classify(failure).reason for failure, _ in failures] == [
+        "invalid input for query argument $1 ('str' object cannot be interpreted as an integer)"
+        " [22000]",
+        "invalid input syntax for type integer [22P02]",
+    ]

@@ -7,6 +7,7 @@ import hmac
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request
@@ -55,7 +56,11 @@ class BackgroundJobs:
                 run_reconciler(settings, database, changes, stop=self.stop),
             ]
         self.inbox = InboxWorker(
-            database.write, changes, currency=settings.shop_currency, refetcher=refetcher
+            database.write,
+            changes,
+            currency=settings.shop_currency,
+            refetcher=refetcher,
+            retention=timedelta(days=settings.webhook_inbox_retention_days),
         )
         coroutines.append(self.inbox.run(self.stop))
         self._tasks = [asyncio.create_task(coroutine) for coroutine in coroutines]

@@ -24,7 +24,10 @@ from shababco.simulator.cli import simulator_command
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="Shababco events API.")
 db_app = typer.Typer(no_args_is_help=True, help="Database migrations.")
 app.add_typer(db_app, name="db")
-webhooks_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions in the store.")
+webhooks_app = typer.Typer(
+    no_args_is_help=True,
+    help="Webhook subscriptions in the store, and deliveries the mirror could not apply.",
+)
 app.add_typer(webhooks_app, name="webhooks")
 app.command("simulator")(simulator_command)
 console = Console(stderr=True)
@@ -164,8 +167,9 @@ def sync(
         lambda settings: sync_store(settings, method=method, batch_size=batch_size, console=console)
     )
     resumed = f" (resumed after {report.resumed_after})" if report.resumed_after else ""
+    skipped = f"skipped {report.skipped} (see the log), " if report.skipped else ""
     console.print(
-        f"synced {report.products} products{resumed}, removed {report.deleted}, "
+        f"synced {report.products} products{resumed}, removed {report.deleted}, {skipped}"
         f"{report.levels} inventory levels, {report.orders} orders in {report.seconds:.1f}s"
     )
 
@@ -229,6 +233,66 @@ def webhooks_delete(
         lambda settings: delete_webhooks(settings, ids=subscription_id, every=every)
     )
     console.print(f"deleted {len(deleted)} subscriptions")
+
+
+@webhooks_app.command("failed")
+def webhooks_failed() -> None:
+    """List quarantined deliveries: webhook id, topic, received at, reason (one per line)."""
+    from shababco.commands.inbox import failed_deliveries, failed_line
+
+    deliveries = _run_database_command(failed_deliveries)
+    for delivery in deliveries:
+        typer.echo(failed_line(delivery))
+    console.print(f"{len(deliveries)} quarantined deliveries")
+
+
+@webhooks_app.command("retry")
+def webhooks_retry(
+    webhook_ids: list[str] = typer.Argument(None, metavar="[ID]...", show_default=False),
+    every: bool = typer.Option(False, "--all", help="Retry every quarantined delivery."),
+) -> None:
+    """Apply quarantined deliveries again now, by webhook id or all of them."""
+    from shababco.commands.inbox import outcome_line, retry_deliveries
+
+    named = _chosen(webhook_ids, every)
+    outcomes = _run_database_command(lambda settings: retry_deliveries(settings, named))
+    for outcome in outcomes:
+        typer.echo(outcome_line(outcome))
+    missing = sorted(set(named or ()) - {outcome.webhook_id for outcome in outcomes})
+    for webhook_id in missing:
+        console.print(f"{webhook_id}: no quarantined delivery has this id")
+    if missing or any(outcome.outcome != "applied" for outcome in outcomes):
+        raise typer.Exit(code=1)
+
+
+@webhooks_app.command("discard")
+def webhooks_discard(
+    webhook_ids: list[str] = typer.Argument(None, metavar="[ID]...", show_default=False),
+    every: bool = typer.Option(False, "--all", help="Discard every quarantined delivery."),
+) -> None:
+    """Delete quarantined deliveries for good, by webhook id or all of them."""
+    from shababco.commands.inbox import discard_deliveries
+
+    named = _chosen(webhook_ids, every)
+    discarded = _run_database_command(lambda settings: discard_deliveries(settings, named))
+    console.print(f"discarded {len(discarded)} quarantined deliveries")
+
+
+def _chosen(webhook_ids: list[str] | None, every: bool) -> list[str] | None:
+    """The webhook ids named, or None for `--all`; one or the other is required."""
+    if bool(webhook_ids) == every:
+        raise _fail("pass webhook ids or --all")
+    return None if every else list(webhook_ids or ())
+
+
+def _run_database_command(body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
+    """Run a command on the database; configuration errors end it with a clear message."""
+    try:
+        settings = get_settings()
+        register_secrets(settings.secret_values())
+        return asyncio.run(body(settings))
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
 
 
 def _run_store_command(body: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     http_keepalive_seconds: int = Field(75, ge=1, le=3600)
     # Pending connections the kernel queues before accept: a burst of connects is not dropped.
     http_backlog: int = Field(4096, ge=1, le=65535)
+    # Days an applied webhook delivery stays in the inbox: its id recognises a redelivery, and
+    # Shopify retries for 4 hours. Quarantined ones stay until an operator acts.
+    webhook_inbox_retention_days: int = Field(7, ge=1, le=3650)
 
     @field_validator(
         "database_url", "database_read_url", "redis_url", "shopify_shop", "shopify_shop_domain"

@@ -1,8 +1,10 @@
 """Structured logs: one JSON object per line, with the request id, and never a secret.
 
 Every line passes the redactor last, whatever produced it (our code, uvicorn, SQLAlchemy, a
-traceback): the configured credentials, Shopify tokens, URL passwords and signed-URL signatures
-are replaced by `[REDACTED]`.
+traceback): the configured credentials, Shopify tokens, URL passwords, signed-URL signatures,
+e-mail addresses and the values database errors quote are replaced by `[REDACTED]`. Customer
+data is kept out of logs at the source (the inbox stores none, statements' parameters are never
+logged); these patterns catch what slips through anyway.
 """
 
 from __future__ import annotations
@@ -26,6 +28,13 @@ TOKEN_PATTERNS = re.compile(
     r"|(?<=[?&])(?:signature|sig|token|access_token|X-Goog-Signature|X-Amz-Signature)=[^&\s\"']+",
     re.IGNORECASE,
 )
+# Bounded parts, so a long line costs linear time; only lines with an "@" are searched.
+EMAIL = re.compile(r"[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}\b")
+# The values quoted in errors, whatever `hide_parameters` says: by the driver, a parameter it
+# cannot encode; by the server, text it cannot read as the type.
+QUOTED_VALUE = re.compile(
+    r"(invalid input (?:for query argument \$\d+|syntax for type [\w ]{1,40}):) [^\n]*"
+)
 _secrets: set[str] = set()
 _STANDARD_ATTRIBUTES = frozenset(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -44,7 +53,10 @@ def redact(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, REDACTED)
-    return TOKEN_PATTERNS.sub(REDACTED, text)
+    text = TOKEN_PATTERNS.sub(REDACTED, text)
+    if "invalid input" in text:
+        text = QUOTED_VALUE.sub(rf"\1 {REDACTED}", text)
+    return EMAIL.sub(REDACTED, text) if "@" in text else text
 
 
 class JsonFormatter(logging.Formatter):

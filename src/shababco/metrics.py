@@ -11,11 +11,12 @@ And ours:
 - `cache_fills_total{endpoint}`: responses computed from PostgreSQL and cached
 - `webhooks_received_total{topic,outcome}`: deliveries by answer (`accepted`, `duplicate`, or
   the error code: `invalid_signature`, `invalid_payload`, ...); `topic` is `unknown` off the list
-- `webhooks_applied_total{topic,outcome}`: inbox rows `applied`, `failed` (will retry) or
-  `abandoned` (kept with their error after the last attempt)
+- `webhooks_applied_total{topic,outcome}`: attempts at inbox rows: `applied`, `failed` (tried
+  again after a backoff) or `quarantined` (kept with its reason for `shababco webhooks failed`)
 - `webhook_apply_lag_seconds{topic}`: from receipt to applied (histogram)
 - `webhook_inbox_backlog{state}` / `webhook_inbox_oldest_pending_seconds`: read from the inbox
-  at scrape time (`pending`, `abandoned`)
+  at scrape time: `pending` (not tried yet), `retrying` (waiting after a failed attempt),
+  `quarantined`; the age is of the oldest row not quarantined
 - `reconcile_runs_total{outcome}`, `reconcile_repairs_total{kind}`,
   `reconcile_duration_seconds`, `reconcile_last_success_timestamp_seconds`
 
@@ -180,14 +181,15 @@ class _Readings(Collector):
 
 
 def inbox_readings(
-    *, pending: int, abandoned: int, oldest_pending_seconds: float
+    *, pending: int, retrying: int, quarantined: int, oldest_pending_seconds: float
 ) -> CollectorRegistry:
     """The inbox backlog as read from PostgreSQL, for `exposition(extra=...)`."""
     backlog = GaugeMetricFamily(
         "webhook_inbox_backlog", "Stored deliveries not applied yet.", labels=["state"]
     )
     backlog.add_metric(["pending"], pending)
-    backlog.add_metric(["abandoned"], abandoned)
+    backlog.add_metric(["retrying"], retrying)
+    backlog.add_metric(["quarantined"], quarantined)
     oldest = GaugeMetricFamily(
         "webhook_inbox_oldest_pending_seconds", "Age of the oldest pending delivery."
     )

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -14,7 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.catalog.models import Event, Ticket
 from tests.support.data import PAYLOADS
-from tests.support.factories import make_product
+from tests.support.factories import make_product, make_variant
+from tests.support.refusal import POISON, refusing
 
 SHABABCO = str(Path(sys.executable).parent / "shababco")
 
@@ -67,4 +69,52 @@ async def test_one_bad_product_rolls_the_file_back(
     result = run_import(database_url, bad)
     assert result.returncode == 2
     assert "line 2" in result.stderr and "updated_at" in result.stderr
+    assert await counts(db) == (0, 0)
+
+
+async def test_quantities_beyond_32_bits_import_exactly(
+    db: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    """Three ticket types of 999,999,999: their total passes 2^31 (it made import store
+    nothing)."""
+    product = make_product(variants=[make_variant(quantity=999_999_999) for _ in range(3)])
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(product))
+    result = run_import(database_url, path)
+    assert result.returncode == 0, result.stderr
+    async with db.connect() as conn:
+        available = await conn.scalar(select(Event.available))
+    assert available == 2_999_999_997
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        (lambda p: p["variants"][0].update(price="1e100000"), "price exceeds"),
+        (lambda p: p.update(body_html={"a": 1}), "body_html must be a string"),
+    ],
+)
+async def test_the_error_names_the_product_the_mirror_cannot_take(
+    db: AsyncEngine, database_url: str, tmp_path: Path, change: Any, reason: str
+) -> None:
+    bad = make_product()
+    change(bad)
+    path = tmp_path / "products.json"
+    path.write_text(json.dumps([make_product(), bad]))
+    result = run_import(database_url, path)
+    assert result.returncode == 2
+    assert f"product 2 (id {bad['id']}): " in result.stderr and reason in result.stderr
+    assert await counts(db) == (0, 0)
+
+
+async def test_a_product_the_database_refuses_is_named(
+    db: AsyncEngine, database_url: str, tmp_path: Path
+) -> None:
+    poison = make_product(title=POISON)
+    path = tmp_path / "products.jsonl"
+    path.write_text(json.dumps(make_product()) + "\n" + json.dumps(poison) + "\n")
+    async with refusing(db, "22003"):
+        result = run_import(database_url, path)
+    assert result.returncode == 2
+    assert f"line 2 (id {poison['id']}): refused for the test" in result.stderr
     assert await counts(db) == (0, 0)

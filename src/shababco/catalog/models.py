@@ -104,9 +104,12 @@ class Event(Base):
     currency: Mapped[str] = mapped_column(Text)
     # Summaries over visible tickets, kept by the writers so list sorting by price is indexed.
     min_price: Mapped[Decimal | None] = mapped_column(Money)
-    available: Mapped[int] = mapped_column(Integer, server_default="0")
+    available: Mapped[int] = mapped_column(BigInteger, server_default="0")
     shopify_created_at: Mapped[datetime | None] = mapped_column(Timestamp)
     shopify_updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    # When the state written was taken (the webhook's X-Shopify-Triggered-At, or when a sync
+    # asked the store): breaks ties of `shopify_updated_at`, which has one-second resolution.
+    shopify_triggered_at: Mapped[datetime | None] = mapped_column(Timestamp)
     deleted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     synced_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 
@@ -264,9 +267,9 @@ class Ticket(Base):
     metafields: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
     inventory_item_id: Mapped[int | None] = mapped_column(BigInteger)
     # The variant's own total from product payloads; used until per-location levels are known.
-    inventory_quantity: Mapped[int | None] = mapped_column(Integer)
-    available: Mapped[int] = mapped_column(Integer, server_default="0")
-    sold: Mapped[int] = mapped_column(Integer, server_default="0")
+    inventory_quantity: Mapped[int | None] = mapped_column(BigInteger)
+    available: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    sold: Mapped[int] = mapped_column(BigInteger, server_default="0")
     shopify_updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     synced_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
 

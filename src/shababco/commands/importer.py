@@ -2,7 +2,8 @@
 
 Accepts a JSON list of products, one product per line (JSON Lines), a single product, or the
 wrappers Shopify's REST API and webhook captures use (`{"product": …}`, `{"products": […]}`,
-`{"body": …, "headers": …}`). All or nothing: one invalid product rolls the whole file back.
+`{"body": …, "headers": …}`). All or nothing: one invalid product rolls the whole file back,
+and the error names it (where it is in the file, its id, and why).
 """
 
 from __future__ import annotations
@@ -13,12 +14,15 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shababco.cache.changes import ChangeFeed, Changes
+from shababco.errors import is_database_outage
 from shababco.shopify.mirror.apply import upsert_products
 from shababco.shopify.mirror.products import ProductRecords, normalize_product
-from shababco.shopify.payloads import PayloadError
+from shababco.shopify.mirror.sql import refusal
+from shababco.shopify.payloads import PayloadError, shown
 
 BATCH_SIZE = 500
 
@@ -88,20 +92,42 @@ async def import_file(engine: AsyncEngine, path: Path, *, currency: str) -> Impo
     Running servers learn of the changes through the change log (their caches invalidate).
     """
     report = ImportReport()
-    batch: list[ProductRecords] = []
+    batch: list[tuple[str, ProductRecords]] = []
     applied: set[int] = set()
     async with engine.begin() as conn:
         for where, product in read_products(path):
             try:
-                batch.append(normalize_product(product, currency=currency))
+                batch.append((where, normalize_product(product, currency=currency)))
             except PayloadError as exc:
-                raise ImportFileError(f"{where}: {exc}") from None
+                product_id = product.get("id") if isinstance(product, dict) else None
+                named = f" (id {shown(product_id)})" if product_id is not None else ""
+                raise ImportFileError(f"{where}{named}: {exc}") from None
             report.read += 1
             if len(batch) >= BATCH_SIZE:
-                applied |= await upsert_products(conn, batch)
+                applied |= await _upsert(conn, batch)
                 batch.clear()
         if batch:
-            applied |= await upsert_products(conn, batch)
+            applied |= await _upsert(conn, batch)
     report.applied = len(applied)
     await ChangeFeed(engine).publish(Changes.of(applied))
     return report
+
+
+async def _upsert(conn: AsyncConnection, batch: list[tuple[str, ProductRecords]]) -> set[int]:
+    """Upsert a batch; if the database refuses it, find the product it refuses and name it."""
+    try:
+        async with conn.begin_nested():
+            return await upsert_products(conn, [records for _, records in batch])
+    except DBAPIError as exc:
+        if is_database_outage(exc):
+            raise
+    applied: set[int] = set()
+    for where, records in batch:
+        try:
+            async with conn.begin_nested():
+                applied |= await upsert_products(conn, [records])
+        except DBAPIError as exc:
+            if is_database_outage(exc):
+                raise
+            raise ImportFileError(f"{where} (id {records.product_id}): {refusal(exc)}") from None
+    return applied

@@ -46,8 +46,15 @@ def _connect_args(statement_cache_size: int) -> dict[str, Any]:
 
 
 def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
-    """An asyncpg engine with SPEC §10's pool settings."""
-    options: dict[str, Any] = {"connect_args": _connect_args(settings.db_statement_cache_size)}
+    """An asyncpg engine with SPEC §10's pool settings.
+
+    Statement parameters never appear in its errors (`hide_parameters`): they carry whatever a
+    payload held, and an error's text reaches the logs.
+    """
+    options: dict[str, Any] = {
+        "connect_args": _connect_args(settings.db_statement_cache_size),
+        "hide_parameters": True,
+    }
     if pool:
         options |= {
             "pool_size": settings.db_pool_size,

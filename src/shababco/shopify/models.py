@@ -19,8 +19,10 @@ class InventoryLevel(Base):
 
     inventory_item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     location_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
-    available: Mapped[int] = mapped_column(Integer)
+    available: Mapped[int] = mapped_column(BigInteger)
     shopify_updated_at: Mapped[datetime] = mapped_column(Timestamp)
+    # The delivery's X-Shopify-Triggered-At (or when a sync asked): breaks ties of updated_at.
+    shopify_triggered_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
 class Order(Base):
@@ -41,7 +43,7 @@ class OrderLine(Base):
     shopify_line_item_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     order_id: Mapped[int] = mapped_column(BigInteger)
     variant_id: Mapped[int | None] = mapped_column(BigInteger)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_order_lines_variant_id", "variant_id"),
@@ -59,7 +61,7 @@ class RefundLine(Base):
     order_id: Mapped[int] = mapped_column(BigInteger)
     line_item_id: Mapped[int] = mapped_column(BigInteger)
     variant_id: Mapped[int | None] = mapped_column(BigInteger)
-    quantity: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int] = mapped_column(BigInteger)
 
     __table_args__ = (
         Index("ix_refund_lines_variant_id", "variant_id"),
@@ -70,7 +72,12 @@ class RefundLine(Base):
 
 
 class WebhookDelivery(Base):
-    """The webhook inbox: one row per Shopify webhook id, so a redelivery is recognised."""
+    """The webhook inbox: one row per Shopify webhook id, so a redelivery is recognised.
+
+    A row is pending until applied (`processed_at`) or quarantined (`quarantined_at`, with its
+    reason in `last_error`); a failed attempt sets when the next one may run. Applied rows are
+    pruned after a while (`shopify.webhooks.retention`); quarantined ones stay until retried.
+    """
 
     __tablename__ = "webhook_inbox"
 
@@ -85,10 +92,24 @@ class WebhookDelivery(Base):
     processed_at: Mapped[datetime | None] = mapped_column(Timestamp)
     attempts: Mapped[int] = mapped_column(Integer, server_default="0")
     last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
+    quarantined_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
     __table_args__ = (
         Index(
-            "ix_webhook_inbox_pending", "received_at", postgresql_where=text("processed_at IS NULL")
+            "ix_webhook_inbox_pending",
+            "received_at",
+            postgresql_where=text("processed_at IS NULL AND quarantined_at IS NULL"),
+        ),
+        Index(
+            "ix_webhook_inbox_quarantined",
+            "received_at",
+            postgresql_where=text("quarantined_at IS NOT NULL"),
+        ),
+        Index(
+            "ix_webhook_inbox_processed_at",
+            "processed_at",
+            postgresql_where=text("processed_at IS NOT NULL"),
         ),
     )
 

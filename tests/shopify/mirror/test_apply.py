@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
+from shababco.shopify.mirror.apply import upsert_products
+from shababco.shopify.mirror.products import normalize_product
 from tests.support.data import load_products
 from tests.support.factories import BASE_TIME, make_product, make_variant
 
@@ -229,3 +232,45 @@ async def test_the_lexicon_holds_every_lexeme_of_the_search_documents(db: AsyncE
         terms = set((await conn.execute(select(SearchTerm.term))).scalars())
     assert {"cafe", "valet"} <= document <= terms
     assert "parking" in terms  # the lexicon only grows: a superset is all searches need
+
+
+async def apply_at(engine: AsyncEngine, *versions: tuple[dict[str, Any], float | None]) -> None:
+    """Upsert products in one batch, each with its trigger time (seconds after BASE_TIME)."""
+    records = [
+        normalize_product(
+            product,
+            currency="USD",
+            triggered_at=None if seconds is None else BASE_TIME + timedelta(seconds=seconds),
+        )
+        for product, seconds in versions
+    ]
+    async with engine.begin() as conn:
+        await upsert_products(conn, records)
+
+
+async def test_equal_updated_at_goes_to_the_later_trigger(db: AsyncEngine) -> None:
+    product = make_product(title="first")
+    second = {**product, "title": "second"}
+    await apply_at(db, (second, 0.9), (product, 0.1))  # one batch, any order
+    assert (await event_row(db, product["id"])).title == "second"
+    await apply_at(db, (product, 0.5))  # a retried older delivery
+    assert (await event_row(db, product["id"])).title == "second"
+    # What a sync read at 1.2 s is newer than a delivery triggered before it.
+    await apply_at(db, ({**product, "title": "synced"}, 1.2))
+    await apply_at(db, (product, 1.0))
+    assert (await event_row(db, product["id"])).title == "synced"
+    # Without a trigger time (an import), the later arrival wins, as before.
+    await apply_at(db, ({**product, "title": "imported"}, None))
+    assert (await event_row(db, product["id"])).title == "imported"
+    await apply_at(db, (product, 0.0))
+    assert (await event_row(db, product["id"])).title == "first"
+
+
+async def test_sums_of_bigint_quantities_are_held_within_a_bigint(db: AsyncEngine) -> None:
+    """Each ticket's quantity fits; their total would not: the event's holds at the bound
+    instead of failing every write to it."""
+    most = 2**63 - 1
+    product = make_product(variants=[make_variant(quantity=most), make_variant(quantity=most)])
+    await load_products(db, product)
+    assert (await event_row(db, product["id"])).available == most
+    assert [t.available for t in await ticket_rows(db, product["id"])] == [most, most]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,7 @@ import pytest
 from shababco.shopify.mirror.products import normalize_product
 from shababco.shopify.payloads import PayloadError
 from tests.support.data import payload
-from tests.support.factories import make_product, make_variant, metafield
+from tests.support.factories import BASE_TIME, make_product, make_variant, metafield
 
 PRODUCT_EXAMPLES = [
     "products_create.shopify-sample.json",
@@ -188,6 +189,19 @@ def test_graphql_node_and_rest_payload_give_the_same_records() -> None:
         (lambda p: p["variants"][0].update(price="free"), "not an amount"),
         (lambda p: p["variants"][0].update(price="-1"), "non-negative"),
         (lambda p: p.update(variants="none"), "expected a list"),
+        (lambda p: p.update(body_html={"html": "<p>"}), "body_html must be a string"),
+        (lambda p: p.update(product_type=["a"]), "product_type must be a string"),
+        (lambda p: p.update(id="²"), "not a Shopify id"),
+        (lambda p: p.update(id=2**63), "out of range"),
+        (lambda p: p.update(updated_at="0001-01-01T00:00:00+01:00"), "updated_at is out of range"),
+        (lambda p: p["variants"][0].update(sku={"a": 1}), "sku must be a string"),
+        (lambda p: p["variants"][0].update(price="1e100000"), "price exceeds"),
+        (lambda p: p["variants"][0].update(position=2**31), "variant position is out of range"),
+        (lambda p: p["variants"][0].update(inventory_quantity=2**63), "inventory_quantity"),
+        (lambda p: p["variants"][0].update(option1=[["deep"]]), "option1 must be a string"),
+        (lambda p: p.update(images=[{"src": "x", "width": "wide"}]), "image width"),
+        (lambda p: p.update(handle="h" * 3_000), "handle is longer than 255 characters"),
+        (lambda p: p.update(title="ت" * 256), "title is longer than 255 characters"),
     ],
 )
 def test_bad_payloads_are_refused(change: Any, message: str) -> None:
@@ -195,3 +209,53 @@ def test_bad_payloads_are_refused(change: Any, message: str) -> None:
     change(product)
     with pytest.raises(PayloadError, match=message):
         normalize_product(product, currency="USD")
+
+
+def test_what_a_product_carries_is_storable() -> None:
+    deep_json = "[" * 5_000 + "]" * 5_000
+    variant = make_variant(
+        title="VIP\x00",
+        metafields=[metafield("ticket", "features", '{"a\\u0000": [NaN]}', "json")],
+    )
+    variant.update(sku="A\x001", option1="Gold\x00", inventory_quantity=3_000_000_000)
+    product = make_product(title="Jazz\x00 Night", variants=[variant], with_metafields=False)
+    product.update(body_html="<p>Gift\x00</p>", tags="a\x00, b", product_type="Music\x00")
+    product["metafields"] = [
+        metafield("event", "subtitle", "Live\x00", "single_line_text_field"),
+        metafield("event", "venue", deep_json, "json"),
+    ]
+    records = normalize_product(product, currency="USD")
+    fields = records.event.fields
+    assert (fields["title"], fields["category"], fields["tags"]) == (
+        "Jazz Night",
+        "Music",
+        ["a", "b"],
+    )
+    assert (fields["description_html"], fields["description_text"]) == ("<p>Gift</p>", "Gift")
+    assert fields["subtitle"] == "Live"
+    # JSON no encoder could write back is kept as the text the merchant wrote.
+    assert fields["metafields"]["event"]["venue"] == deep_json
+    assert fields["venue"] == {"name": deep_json}
+    assert records.tickets is not None
+    ticket = records.tickets[0].fields
+    assert (ticket["name"], ticket["sku"], ticket["inventory_quantity"]) == (
+        "VIP",
+        "A1",
+        3_000_000_000,
+    )
+    assert ticket["features"] == ['{"a\\u0000": [NaN]}']
+    assert records.tickets[0].defaults["ticket_type"] == "Gold"
+
+
+def test_the_trigger_time_is_kept_and_orders_records() -> None:
+    product = make_product()
+    triggered = BASE_TIME + timedelta(seconds=3.25)
+    records = normalize_product(product, currency="USD", triggered_at=triggered)
+    assert records.event.fields["shopify_triggered_at"] == triggered
+    plain = normalize_product(product, currency="USD")
+    assert plain.event.fields["shopify_triggered_at"] is None
+    assert plain.version < records.version
+    undated = {key: value for key, value in product.items() if key != "updated_at"}
+    assert (
+        normalize_product(undated, currency="USD", triggered_at=triggered).updated_at == triggered
+    )

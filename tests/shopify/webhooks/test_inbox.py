@@ -6,8 +6,11 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shababco.shopify.models import WebhookDelivery
 from tests.support.factories import BASE_TIME, make_product, make_variant, next_id
 from tests.support.webhook_client import deliver, eventually
 
@@ -161,3 +164,54 @@ async def test_product_webhook_without_metafields_keeps_them(
 
     await eventually(renamed)
     assert (await api.get(f"/events/{product['id']}")).json()["subtitle"] == "Keep me"
+
+
+async def inbox_settled(db: AsyncEngine, count: int) -> None:
+    """Wait until `count` deliveries are in the inbox and none is pending."""
+
+    async def settled() -> bool:
+        async with db.connect() as conn:
+            rows = (await conn.execute(select(WebhookDelivery.processed_at))).scalars().all()
+        return len(rows) == count and all(rows)
+
+    await eventually(settled)
+
+
+@pytest.mark.parametrize("newer_first", [True, False])
+async def test_equal_updated_at_is_broken_by_the_trigger_time(
+    api: httpx.AsyncClient, db: AsyncEngine, newer_first: bool
+) -> None:
+    """Two updates within Shopify's one-second `updated_at`: the later trigger wins, also when
+    an older delivery is retried after the newer one (the same for inventory levels)."""
+    variant = make_variant(quantity=5)
+    product = make_product(variants=[variant])
+    await deliver(api, "products/create", product)
+    triggered = [BASE_TIME + timedelta(hours=3, seconds=s) for s in (0.2, 0.7)]
+    deliveries = [
+        (
+            "products/update",
+            {**product, "title": title, "updated_at": at(3)},
+            moment,
+        )
+        for title, moment in zip(("older", "newer"), triggered, strict=True)
+    ] + [
+        (
+            "inventory_levels/update",
+            {
+                "inventory_item_id": variant["inventory_item_id"],
+                "location_id": 1,
+                "available": available,
+                "updated_at": at(3),
+            },
+            moment,
+        )
+        for available, moment in zip((3, 7), triggered, strict=True)
+    ]
+    if newer_first:
+        deliveries = deliveries[1::-1] + deliveries[:1:-1]
+    for delivered, (topic, body, moment) in enumerate(deliveries, start=2):
+        headers = {"X-Shopify-Triggered-At": moment.isoformat()}
+        assert (await deliver(api, topic, body, headers=headers)).status_code == 200
+        await inbox_settled(db, delivered)  # one at a time: arrival order is what is tested
+    assert (await api.get(f"/events/{product['id']}")).json()["title"] == "newer"
+    assert (await ticket(api, product))["available"] == 7

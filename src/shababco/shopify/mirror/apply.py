@@ -2,6 +2,11 @@
 
 Callers own the transaction: each function runs statements on the connection it is given and
 returns the ids of the events it changed, for cache invalidation.
+
+The guard orders states by `updated_at`, then by the trigger time (`shopify_triggered_at`):
+Shopify's `updated_at` has one-second resolution, and of two states of the same second the one
+triggered later wins, whatever order they arrive in. When either has no trigger time (an import),
+the later arrival wins, as it did before trigger times were kept.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from sqlalchemy import (
     func,
     literal_column,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy.dialects.postgresql import TSVECTOR, insert
@@ -28,7 +34,7 @@ from shababco.catalog.models import Event, EventSearch, SearchTerm, Ticket
 from shababco.catalog.search import category_key, search_document
 from shababco.shopify.mirror.ledger import refresh_sold
 from shababco.shopify.mirror.products import InventoryLevelRecord, ProductRecords, Record
-from shababco.shopify.mirror.sql import in_ids
+from shababco.shopify.mirror.sql import in_ids, saturated
 from shababco.shopify.models import InventoryLevel
 
 SEARCH_SOURCES = (
@@ -51,7 +57,7 @@ def _rounds(products: Iterable[ProductRecords]) -> list[list[ProductRecords]]:
     per_product: dict[int, list[ProductRecords]] = {}
     for product in products:
         per_product.setdefault(product.product_id, []).append(product)
-    history = [sorted(records, key=lambda r: r.updated_at) for records in per_product.values()]
+    history = [sorted(records, key=lambda r: r.version) for records in per_product.values()]
     depth = max((len(records) for records in history), default=0)
     return [[records[n] for records in history if len(records) > n] for n in range(depth)]
 
@@ -160,12 +166,23 @@ async def _upsert_events(conn: AsyncConnection, records: Sequence[Record]) -> se
         index_elements=[Event.shopify_product_id],
         set_=_updates(records[0], excluded, key="shopify_product_id"),
         where=and_(
-            Event.shopify_updated_at <= excluded.shopify_updated_at,
+            _not_newer(Event, excluded),
             Event.deleted_at.is_(None),
         ),
     ).returning(Event.shopify_product_id)
     rows = [{**r.defaults, **r.fields} for r in records]
     return set((await conn.execute(statement, rows)).scalars())
+
+
+def _not_newer(stored: Any, incoming: Any) -> ColumnElement[bool]:
+    """The stored state is not newer than the incoming one (see the module docstring)."""
+    return tuple_(
+        stored.shopify_updated_at,
+        func.coalesce(stored.shopify_triggered_at, literal_column("'-infinity'::timestamptz")),
+    ) <= tuple_(
+        incoming.shopify_updated_at,
+        func.coalesce(incoming.shopify_triggered_at, literal_column("'infinity'::timestamptz")),
+    )
 
 
 def _updates(record: Record, excluded: Any, *, key: str) -> dict[str, Any]:
@@ -207,7 +224,7 @@ async def upsert_inventory_levels(
     newest: dict[tuple[int, int], InventoryLevelRecord] = {}
     for level in levels:
         key = (level.inventory_item_id, level.location_id)
-        if key not in newest or level.updated_at >= newest[key].updated_at:
+        if key not in newest or level.version >= newest[key].version:
             newest[key] = level
     if not newest:
         return
@@ -217,6 +234,7 @@ async def upsert_inventory_levels(
             "location_id": level.location_id,
             "available": level.available,
             "shopify_updated_at": level.updated_at,
+            "shopify_triggered_at": level.triggered_at,
         }
         for level in newest.values()
     ]
@@ -224,8 +242,11 @@ async def upsert_inventory_levels(
     excluded = insertion.excluded
     statement = insertion.on_conflict_do_update(
         index_elements=[InventoryLevel.inventory_item_id, InventoryLevel.location_id],
-        set_={"available": excluded.available, "shopify_updated_at": excluded.shopify_updated_at},
-        where=InventoryLevel.shopify_updated_at <= excluded.shopify_updated_at,
+        set_={
+            name: excluded[name]
+            for name in ("available", "shopify_updated_at", "shopify_triggered_at")
+        },
+        where=_not_newer(InventoryLevel, excluded),
     )
     await conn.execute(statement, rows)
 
@@ -315,7 +336,9 @@ async def refresh_ticket_stock(
         .where(InventoryLevel.inventory_item_id == Ticket.inventory_item_id)
         .scalar_subquery()
     )
-    statement = update(Ticket).values(available=func.coalesce(levels, Ticket.inventory_quantity, 0))
+    statement = update(Ticket).values(
+        available=saturated(func.coalesce(levels, Ticket.inventory_quantity, 0))
+    )
     if event_ids is not None:
         statement = statement.where(in_ids(Ticket.event_id, event_ids))
     await conn.execute(statement)
@@ -335,7 +358,7 @@ async def refresh_event_summaries(
         .where(in_ids(Event.shopify_product_id, ids))
         .values(
             min_price=select(func.min(Ticket.price)).where(visible).scalar_subquery(),
-            available=select(func.coalesce(func.sum(Ticket.available), 0))
+            available=select(saturated(func.coalesce(func.sum(Ticket.available), 0)))
             .where(visible)
             .scalar_subquery(),
         )

@@ -1,4 +1,9 @@
-"""Normalizers of the commerce payloads: orders, refunds and inventory levels (REST-shaped)."""
+"""Normalizers of the commerce payloads: orders, refunds and inventory levels (REST-shaped).
+
+Each payload also has its `*_facts`: the part of it the normalizer reads. The inbox stores only
+that, so the customer data an order carries (e-mail, name, addresses, phone, note) is never
+written anywhere: the ledger needs ids, timestamps and quantities.
+"""
 
 from __future__ import annotations
 
@@ -54,10 +59,60 @@ def _object(payload: Any, what: str) -> Mapping[str, Any]:
 
 
 def _quantity(value: Any, field: str) -> int:
-    quantity = optional_int(value, field=field)
-    if quantity is None or quantity < 0:
+    quantity = optional_int(value, field=field, low=0)
+    if quantity is None:
         raise PayloadError(f"{field} must be a non-negative integer")
     return quantity
+
+
+def _pick(item: Any, keys: tuple[str, ...]) -> Any:
+    """The named keys of an object; anything else as it is (its normalizer refuses it)."""
+    if not isinstance(item, Mapping):
+        return item
+    return {key: item[key] for key in keys if key in item}
+
+
+def _picked_list(payload: Mapping[str, Any], key: str, pick: Any) -> dict[str, Any]:
+    return {key: [pick(item) for item in nodes(payload[key])]} if key in payload else {}
+
+
+def order_facts(payload: Any) -> Any:
+    """What the ledger reads of an order: ids, timestamps, line quantities, embedded refunds."""
+    if not isinstance(payload, Mapping):
+        return payload
+    return {
+        **_pick(payload, ("id", "updated_at", "cancelled_at")),
+        **_picked_list(payload, "line_items", lambda line: _pick(line, LINE_KEYS)),
+        **_picked_list(payload, "refunds", refund_facts),
+    }
+
+
+def refund_facts(payload: Any) -> Any:
+    """What the ledger reads of a refund: its ids and refunded quantities."""
+    if not isinstance(payload, Mapping):
+        return payload
+    return {
+        **_pick(payload, ("id", "order_id")),
+        **_picked_list(payload, "refund_line_items", _refund_line_facts),
+    }
+
+
+def _refund_line_facts(item: Mapping[str, Any]) -> dict[str, Any]:
+    facts = _pick(item, ("id", "line_item_id", "quantity"))
+    if "line_item" in item:
+        facts["line_item"] = _pick(item["line_item"], LINE_KEYS)
+    return dict(facts)
+
+
+def level_facts(payload: Any) -> Any:
+    return _pick(payload, ("inventory_item_id", "location_id", "available", "updated_at"))
+
+
+def deletion_facts(payload: Any) -> Any:
+    return _pick(payload, ("id",))
+
+
+LINE_KEYS = ("id", "variant_id", "quantity")
 
 
 def normalize_order(payload: Any) -> OrderRecord:
@@ -129,6 +184,7 @@ def normalize_inventory_level(
         updated_at=parse_timestamp(updated, field="updated_at")
         if updated is not None or triggered_at is None
         else triggered_at,
+        triggered_at=triggered_at,
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shababco.catalog.models import Ticket
 from shababco.shopify.mirror.commerce import OrderRecord, RefundLineRecord
-from shababco.shopify.mirror.sql import in_ids
+from shababco.shopify.mirror.sql import in_ids, saturated
 from shababco.shopify.models import Order, OrderLine, RefundLine
 
 
@@ -157,7 +157,7 @@ def _sold_expression() -> Any:
         .scalar_subquery()
     )
     # A refund delivered before its order would make sold negative until the order arrives.
-    return func.greatest(ordered - refunded, 0)
+    return saturated(func.greatest(ordered - refunded, 0))
 
 
 async def refresh_sold(

@@ -1,33 +1,41 @@
 """The one normalizer: a Shopify product, REST-shaped (webhooks) or a GraphQL node, to records.
 
 A record holds only what the payload carries (SPEC §3 invariant 5): `fields` overwrite stored
-values, `defaults` are used only when the row is new.
+values, `defaults` are used only when the row is new. Everything a record holds is storable (see
+`shopify.payloads`): a product PostgreSQL could not take is refused here with PayloadError.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from shababco.shopify.payloads import (
+    MAX_INT,
     PayloadError,
+    clean_text,
     first_present,
     html_to_text,
     nodes,
     optional_id,
     optional_int,
     optional_money,
+    optional_text,
     optional_timestamp,
     parse_id,
     parse_money,
     parse_timestamp,
+    shown,
     split_tags,
+    storable,
 )
 
 MIRRORED_NAMESPACES = ("event", "ticket")
+MAX_NAME = 255
 STATUSES = frozenset({"active", "draft", "archived", "unlisted"})
 
 
@@ -43,6 +51,12 @@ class InventoryLevelRecord:
     location_id: int
     available: int
     updated_at: datetime
+    triggered_at: datetime | None = None  # breaks ties of equal updated_at (see Record)
+
+    @property
+    def version(self) -> tuple[datetime, datetime]:
+        """What orders two levels of one item and location: newest wins."""
+        return self.updated_at, self.triggered_at or NEVER
 
 
 @dataclass
@@ -60,29 +74,38 @@ class ProductRecords:
         value: datetime = self.event.fields["shopify_updated_at"]
         return value
 
+    @property
+    def version(self) -> tuple[datetime, datetime]:
+        """What orders two records of one product: `updated_at`, then the trigger time."""
+        return self.updated_at, self.event.fields.get("shopify_triggered_at") or NEVER
+
+
+NEVER = datetime.min.replace(tzinfo=UTC)
+
 
 def normalize_product(
-    product: Mapping[str, Any], *, currency: str, updated_at_fallback: datetime | None = None
+    product: Mapping[str, Any], *, currency: str, triggered_at: datetime | None = None
 ) -> ProductRecords:
     """Records for one product; raises PayloadError when a required field is missing or bad.
 
-    Without `updated_at` in the payload, `updated_at_fallback` (a webhook's trigger time) orders it.
+    `triggered_at` is when the payload's state was taken: a webhook's X-Shopify-Triggered-At,
+    or when a sync asked the store. Shopify's `updated_at` has one-second resolution, so it
+    breaks ties between two states of the same second; without `updated_at` in the payload, it
+    is the update time too.
     """
     if not isinstance(product, Mapping):
         raise PayloadError("a product must be a JSON object")
-    if (
-        updated_at_fallback is not None
-        and product.get("updated_at", product.get("updatedAt")) is None
-    ):
-        product = {**product, "updated_at": updated_at_fallback.isoformat()}
+    if triggered_at is not None and product.get("updated_at", product.get("updatedAt")) is None:
+        product = {**product, "updated_at": triggered_at.isoformat()}
     event = _event_record(product, currency)
+    event.fields["shopify_triggered_at"] = triggered_at
     carried, variants = first_present(product, "variants")
     tickets = None
     levels = None
     if carried:
         items = [v for v in nodes(variants) if v.get("id") is not None]
         tickets = [_ticket_record(v, index) for index, v in enumerate(items, start=1)]
-        levels = _inventory_levels(items)
+        levels = _inventory_levels(items, triggered_at)
     return ProductRecords(event=event, tickets=tickets, levels=levels)
 
 
@@ -106,7 +129,7 @@ def _event_record(product: Mapping[str, Any], currency: str) -> Record:
     fields = record.fields
     for key in ("title", "handle"):
         if (value := product.get(key)) is not None:
-            fields[key] = _text(value, key)
+            fields[key] = _name(value, key)
     if (status := product.get("status")) is not None:
         fields["status"] = _status(status)
     found, created = first_present(product, "created_at", "createdAt")
@@ -114,13 +137,13 @@ def _event_record(product: Mapping[str, Any], currency: str) -> Record:
         fields["shopify_created_at"] = optional_timestamp(created, field="created_at")
     found, category = first_present(product, "product_type", "productType")
     if found:
-        fields["category"] = (category or "").strip() or None
+        fields["category"] = _name(category or "", "product_type").strip() or None
     if "tags" in product:
         fields["tags"] = split_tags(product["tags"])
     found, body = first_present(product, "body_html", "descriptionHtml")
     if found:
-        fields["description_html"] = body
-        fields["description_text"] = html_to_text(body)
+        fields["description_html"] = optional_text(body, field="body_html")
+        fields["description_text"] = html_to_text(fields["description_html"])
     if (images := _images(product)) is not None:
         fields["images"] = images
     if (found_currency := _currency(product)) is not None:
@@ -131,16 +154,22 @@ def _event_record(product: Mapping[str, Any], currency: str) -> Record:
 
 
 def _text(value: Any, key: str) -> str:
-    if not isinstance(value, str):
-        raise PayloadError(f"{key} must be a string")
-    return value
+    return optional_text(value, field=key) or ""
+
+
+def _name(value: Any, key: str) -> str:
+    """Text of at most MAX_NAME characters, Shopify's own limit: these are index keys, and an
+    index refuses a key over 2,704 bytes."""
+    text = _text(value, key)
+    if len(text) > MAX_NAME:
+        raise PayloadError(f"{key} is longer than {MAX_NAME} characters")
+    return text
 
 
 def _status(value: Any) -> str:
-    status = str(value).lower()
-    if status not in STATUSES:
-        raise PayloadError(f"unknown product status {value!r}")
-    return status
+    if not isinstance(value, str) or value.lower() not in STATUSES:
+        raise PayloadError(f"unknown product status {shown(value)}")
+    return value.lower()
 
 
 def _images(product: Mapping[str, Any]) -> list[dict[str, Any]] | None:
@@ -151,7 +180,10 @@ def _images(product: Mapping[str, Any]) -> list[dict[str, Any]] | None:
     if found:
         result: list[dict[str, Any]] = []
         for item in nodes(media):
-            image = item.get("image") or (item.get("preview") or {}).get("image")
+            preview = item.get("preview")
+            image = item.get("image") or (
+                preview.get("image") if isinstance(preview, Mapping) else None
+            )
             image = image or (item.get("preview_image") or None)
             if isinstance(image, Mapping):
                 result.append(_image({**image, "alt": item.get("alt")}, len(result) + 1))
@@ -161,11 +193,14 @@ def _images(product: Mapping[str, Any]) -> list[dict[str, Any]] | None:
 
 def _image(item: Mapping[str, Any], position: int) -> dict[str, Any]:
     return {
-        "url": item.get("src") or item.get("url") or item.get("originalSrc"),
-        "alt": item.get("alt") or item.get("altText"),
-        "width": item.get("width"),
-        "height": item.get("height"),
-        "position": item.get("position") or position,
+        "url": optional_text(
+            item.get("src") or item.get("url") or item.get("originalSrc"), field="image src"
+        ),
+        "alt": optional_text(item.get("alt") or item.get("altText"), field="image alt"),
+        "width": optional_int(item.get("width"), field="image width", low=0, high=MAX_INT),
+        "height": optional_int(item.get("height"), field="image height", low=0, high=MAX_INT),
+        "position": optional_int(item.get("position"), field="image position", high=MAX_INT)
+        or position,
     }
 
 
@@ -174,7 +209,7 @@ def _currency(product: Mapping[str, Any]) -> str | None:
         for presentment in variant.get("presentment_prices") or []:
             price = presentment.get("price") if isinstance(presentment, Mapping) else None
             if isinstance(price, Mapping) and isinstance(price.get("currency_code"), str):
-                return str(price["currency_code"])
+                return clean_text(price["currency_code"])
     return None
 
 
@@ -185,24 +220,27 @@ def _metafields(value: Any) -> dict[str, dict[str, Any]]:
         namespace, key = item.get("namespace"), item.get("key")
         if namespace in MIRRORED_NAMESPACES and isinstance(key, str):
             result.setdefault(namespace, {})[key] = _metafield_value(item)
-    return result
+    mirrored: dict[str, dict[str, Any]] = storable(result, field="metafields")
+    return mirrored
 
 
 def _metafield_value(item: Mapping[str, Any]) -> Any:
-    value, kind = item.get("value"), str(item.get("type") or "")
+    value, kind = item.get("value"), item.get("type")
+    kind = kind if isinstance(kind, str) else ""
     if not isinstance(value, str):
         return value
     if kind == "json" or kind.startswith("list.") or kind in {"rating", "dimension", "money"}:
+        # orjson: no NaN, and a bounded depth where json.loads would exhaust the stack.
         try:
-            return json.loads(value)
-        except ValueError:
+            return storable(orjson.loads(value))
+        except (orjson.JSONDecodeError, PayloadError):
             return value
     if kind == "boolean":
         return value.strip().lower() == "true"
     if kind == "number_integer":
         try:
-            return int(value)
-        except ValueError:
+            return optional_int(value, field="metafield")
+        except PayloadError:
             return value
     return value
 
@@ -242,16 +280,17 @@ def _ticket_record(variant: Mapping[str, Any], index: int) -> Record:
     if isinstance(inventory_item, Mapping):
         item_id = inventory_item.get("id")
     first_option = _first_option(variant)
+    position = optional_int(variant.get("position"), field="variant position", high=MAX_INT)
     fields: dict[str, Any] = {
         "shopify_variant_id": variant_id,
         "name": _text(variant.get("title") or "", "variant title"),
-        "position": optional_int(variant.get("position"), field="position") or index,
+        "position": position or index,
         "price": parse_money(variant.get("price"), field="price"),
         "compare_at_price": optional_money(
             first_present(variant, "compare_at_price", "compareAtPrice")[1],
             field="compare_at_price",
         ),
-        "sku": variant.get("sku") or None,
+        "sku": optional_text(variant.get("sku"), field="sku") or None,
         "inventory_item_id": optional_id(item_id, field="inventory_item_id"),
         "shopify_updated_at": optional_timestamp(
             first_present(variant, "updated_at", "updatedAt")[1], field="variant updated_at"
@@ -269,9 +308,15 @@ def _ticket_record(variant: Mapping[str, Any], index: int) -> Record:
 def _first_option(variant: Mapping[str, Any]) -> str | None:
     options = variant.get("selectedOptions")
     if isinstance(options, list) and options and isinstance(options[0], Mapping):
-        return str(options[0].get("value")) if options[0].get("value") is not None else None
-    option = variant.get("option1")
-    return str(option) if option is not None else None
+        return _label(options[0].get("value"), "selectedOptions value")
+    return _label(variant.get("option1"), "option1")
+
+
+def _label(value: Any, field: str) -> str | None:
+    """An option value as text: Shopify sends strings, numbers are taken as written."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return optional_text(value, field=field)
 
 
 def _ticket_metafield_columns(
@@ -291,7 +336,9 @@ def _ticket_metafield_columns(
     }
 
 
-def _inventory_levels(variants: list[Mapping[str, Any]]) -> list[InventoryLevelRecord] | None:
+def _inventory_levels(
+    variants: list[Mapping[str, Any]], triggered_at: datetime | None
+) -> list[InventoryLevelRecord] | None:
     """Per-location levels carried by GraphQL variant nodes; None when none carry them."""
     levels: list[InventoryLevelRecord] = []
     carried = False
@@ -302,11 +349,13 @@ def _inventory_levels(variants: list[Mapping[str, Any]]) -> list[InventoryLevelR
         carried = True
         item_id = parse_id(item.get("id"), field="inventoryItem.id")
         for level in nodes(item["inventoryLevels"]):
-            levels.append(_inventory_level(item_id, level))
+            levels.append(_inventory_level(item_id, level, triggered_at))
     return levels if carried else None
 
 
-def _inventory_level(item_id: int, level: Mapping[str, Any]) -> InventoryLevelRecord:
+def _inventory_level(
+    item_id: int, level: Mapping[str, Any], triggered_at: datetime | None
+) -> InventoryLevelRecord:
     location = level.get("location")
     location_id = location.get("id") if isinstance(location, Mapping) else level.get("location_id")
     available = level.get("available")
@@ -320,4 +369,5 @@ def _inventory_level(item_id: int, level: Mapping[str, Any]) -> InventoryLevelRe
         updated_at=parse_timestamp(
             first_present(level, "updatedAt", "updated_at")[1], field="inventory level updated_at"
         ),
+        triggered_at=triggered_at,
     )

@@ -1,19 +1,29 @@
-"""Apply one batch of GraphQL product nodes, and tombstone what the batch proves deleted."""
+"""Apply one batch of GraphQL product nodes, and tombstone what the batch proves deleted.
+
+One product the mirror cannot take never stops the others: it is skipped with its reason (logged
+and reported), and the next pass tries it again.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shababco.catalog.models import Event
+from shababco.errors import is_database_outage
 from shababco.shopify.mirror.apply import delete_products, upsert_products
-from shababco.shopify.mirror.products import normalize_product
-from shababco.shopify.mirror.sql import in_ids
+from shababco.shopify.mirror.products import ProductRecords, normalize_product
+from shababco.shopify.mirror.sql import in_ids, refusal
+from shababco.shopify.payloads import PayloadError
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -21,6 +31,7 @@ class BatchResult:
     changed: set[int] = field(default_factory=set)  # events to announce (cache invalidation)
     repaired: int = 0  # products the mirror lacked or held older than the store
     deleted: set[int] = field(default_factory=set)
+    skipped: dict[str, str] = field(default_factory=dict)  # product id: why it was not applied
 
 
 async def stale_products(conn: AsyncConnection, *, versions: dict[int, datetime]) -> set[int]:
@@ -40,15 +51,53 @@ async def stale_products(conn: AsyncConnection, *, versions: dict[int, datetime]
 
 
 async def apply_products(
-    conn: AsyncConnection, *, nodes: Sequence[dict[str, Any]], currency: str
+    conn: AsyncConnection,
+    *,
+    nodes: Sequence[dict[str, Any]],
+    currency: str,
+    observed_at: datetime | None = None,
 ) -> BatchResult:
-    """Normalize and upsert product nodes; counts the ones that repaired the mirror."""
-    records = [normalize_product(node, currency=currency) for node in nodes]
-    if not records:
-        return BatchResult()
-    stale = await stale_products(conn, versions={r.product_id: r.updated_at for r in records})
-    changed = await upsert_products(conn, records)
-    return BatchResult(changed=changed, repaired=len(stale & changed))
+    """Normalize and upsert product nodes; counts the ones that repaired the mirror.
+
+    `observed_at` is when the store was asked for them: it breaks ties of `updated_at` with
+    webhooks (see `mirror.apply`). The caller's transaction must be open (savepoints).
+    """
+    result = BatchResult()
+    records = []
+    for node in nodes:
+        try:
+            records.append(normalize_product(node, currency=currency, triggered_at=observed_at))
+        except PayloadError as exc:
+            result.skipped[str(node.get("id") if isinstance(node, dict) else node)] = str(exc)
+    if records:
+        stale = await stale_products(conn, versions={r.product_id: r.updated_at for r in records})
+        result.changed = await _upsert_each_if_needed(conn, records, result.skipped)
+        result.repaired = len(stale & result.changed)
+    for product, reason in result.skipped.items():
+        log.warning("product %s skipped: %s", product, reason)
+    return result
+
+
+async def _upsert_each_if_needed(
+    conn: AsyncConnection, records: list[ProductRecords], skipped: dict[str, str]
+) -> set[int]:
+    """Upsert the records together, or one by one when that fails, skipping the failures."""
+    try:
+        async with conn.begin_nested():
+            return await upsert_products(conn, records)
+    except DBAPIError as exc:
+        if is_database_outage(exc):
+            raise
+    changed: set[int] = set()
+    for record in records:
+        try:
+            async with conn.begin_nested():
+                changed |= await upsert_products(conn, [record])
+        except DBAPIError as exc:
+            if is_database_outage(exc):
+                raise
+            skipped[str(record.product_id)] = refusal(exc)
+    return changed
 
 
 async def tombstone_missing(

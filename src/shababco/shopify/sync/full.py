@@ -42,6 +42,7 @@ class SyncReport:
     products: int = 0
     resumed_after: int = 0
     deleted: int = 0
+    skipped: int = 0  # products the mirror could not take (logged with their reasons)
     levels: int = 0
     orders: int = 0
     seconds: float = 0.0
@@ -153,7 +154,9 @@ async def _apply_batch(
     after_id = int(run.state["after_id"])
     ids = {parse_id(node["id"]) for node in nodes}
     async with run.engine.begin() as conn:
-        result = await apply_products(conn, nodes=nodes, currency=run.currency)
+        result = await apply_products(
+            conn, nodes=nodes, currency=run.currency, observed_at=listed_at
+        )
         deleted = await tombstone_missing(
             conn,
             after_id=after_id,
@@ -167,6 +170,7 @@ async def _apply_batch(
         await write_state(conn, name=SYNC, value=run.state)
     run.report.products += len(nodes)
     run.report.deleted += len(deleted)
+    run.report.skipped += len(result.skipped)
     await run.publish(result.changed | deleted)
 
 

@@ -1,9 +1,14 @@
-"""Per-location inventory levels of the whole store, through one bulk operation."""
+"""Per-location inventory levels of the whole store, through one bulk operation.
+
+A level the mirror cannot take is skipped with its reason (logged and counted); the rest go on.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -17,8 +22,15 @@ from shababco.shopify.admin.documents import BULK_INVENTORY
 from shababco.shopify.mirror.apply import apply_inventory_levels
 from shababco.shopify.mirror.products import InventoryLevelRecord
 from shababco.shopify.models import InventoryLevel
-from shababco.shopify.payloads import optional_int, parse_id, parse_timestamp
+from shababco.shopify.payloads import (
+    PayloadError,
+    optional_int,
+    optional_timestamp,
+    parse_id,
+    parse_timestamp,
+)
 
+log = logging.getLogger(__name__)
 LEVELS_PER_BATCH = 2_000
 
 
@@ -26,10 +38,16 @@ LEVELS_PER_BATCH = 2_000
 class InventoryResult:
     levels: int = 0
     repaired: int = 0  # levels the mirror lacked or held with another quantity
+    skipped: int = 0  # levels the mirror could not take (logged with their reasons)
 
 
-def level_record(line: dict[str, Any]) -> InventoryLevelRecord:
-    """A record from an InventoryLevel node carrying `item`, `location` and `quantities`."""
+def level_record(
+    line: dict[str, Any], *, observed_at: datetime | None = None
+) -> InventoryLevelRecord:
+    """A record from an InventoryLevel node carrying `item`, `location` and `quantities`.
+
+    `observed_at` (when the store was asked) breaks ties of `updatedAt` with webhooks.
+    """
     available = next(
         (q.get("quantity") for q in line.get("quantities") or [] if q.get("name") == "available"),
         0,
@@ -39,6 +57,7 @@ def level_record(line: dict[str, Any]) -> InventoryLevelRecord:
         location_id=parse_id(line["location"]["id"], field="location id"),
         available=optional_int(available, field="available") or 0,
         updated_at=parse_timestamp(line["updatedAt"], field="inventory level updatedAt"),
+        triggered_at=observed_at,
     )
 
 
@@ -83,13 +102,20 @@ async def sync_inventory(
     if operation_id is None or await fetch_bulk(client, operation_id=operation_id) is None:
         operation_id = await start_bulk(client, query=BULK_INVENTORY)
     operation = await wait_bulk(client, operation_id=operation_id)
+    # The operation reads the store after it was created: its levels are at least that new.
+    observed_at = optional_timestamp(operation.created_at, field="createdAt")
     result = InventoryResult()
     batch: list[InventoryLevelRecord] = []
     async for raw in stream_lines(client, operation.url):
         line = orjson.loads(raw)
         if "location" not in line:
             continue  # the product and variant lines that lead to the levels
-        batch.append(level_record(line))
+        try:
+            batch.append(level_record(line, observed_at=observed_at))
+        except (PayloadError, KeyError, TypeError) as exc:
+            log.warning("inventory level skipped: %s", exc)
+            result.skipped += 1
+            continue
         if len(batch) >= LEVELS_PER_BATCH:
             result.repaired += await apply_level_batch(engine, batch, changes)
             result.levels += len(batch)

@@ -47,6 +47,7 @@ class ReconcileReport:
     levels_repaired: int = 0
     orders_checked: int = 0
     sold_repaired: int = 0
+    products_skipped: int = 0  # the mirror could not take them (logged with their reasons)
     listed_every_id: bool = False
     seconds: float = 0.0
 
@@ -131,8 +132,11 @@ async def reconcile(
 async def _updated_products(run: Pass) -> None:
     async for page in product_pages(run.client, query=run.window, sort_key="UPDATED_AT"):
         async with run.engine.begin() as conn:
-            result = await apply_products(conn, nodes=page.nodes, currency=run.currency)
+            result = await apply_products(
+                conn, nodes=page.nodes, currency=run.currency, observed_at=page.fetched_at
+            )
         run.report.products_checked += len(page.nodes)
+        run.report.products_skipped += len(result.skipped)
         run.report.events_repaired += result.repaired
         await run.publish(result.changed)
 
@@ -175,10 +179,14 @@ async def _every_id(run: Pass) -> None:
 
 async def _fetch_products(run: Pass, ids: list[str]) -> None:
     for start in range(0, len(ids), FETCH_BATCH):
+        asked_at = datetime.now(UTC)
         nodes = await products_by_id(run.client, ids=ids[start : start + FETCH_BATCH])
         async with run.engine.begin() as conn:
-            result = await apply_products(conn, nodes=nodes, currency=run.currency)
+            result = await apply_products(
+                conn, nodes=nodes, currency=run.currency, observed_at=asked_at
+            )
         run.report.events_added += result.repaired
+        run.report.products_skipped += len(result.skipped)
         await run.publish(result.changed)
 
 
@@ -201,5 +209,7 @@ def report_lines(report: ReconcileReport) -> list[str]:
         + (" (every product id listed)" if report.listed_every_id else ""),
     ]
     lines += [f"  repaired {kind}: {count}" for kind, count in report.repaired.items()]
+    if report.products_skipped:
+        lines.append(f"  skipped {report.products_skipped} products (see the log for why)")
     lines.append(f"  took {report.seconds:.1f}s")
     return lines

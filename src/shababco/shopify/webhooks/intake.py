@@ -3,6 +3,10 @@
 Nothing is parsed before the HMAC over the raw bytes is verified; nothing is stored unless every
 check passes; the answer is 200 only once the delivery is committed to the inbox (a redelivery of
 a stored webhook id is acknowledged again and changes nothing). The inbox worker applies it.
+
+A payload is read at intake exactly as the worker will read it, and what is stored is only the
+part its topic needs, made storable: a delivery whose content the mirror cannot take is refused
+with a 422 naming the field, never stored to fail later, and never answered with a 5xx.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,9 +30,10 @@ from shababco.config import Settings
 from shababco.errors import ApiError, ErrorOut, is_database_outage
 from shababco.http import dumps
 from shababco.shopify.models import WebhookDelivery
-from shababco.shopify.payloads import PayloadError, optional_timestamp
-from shababco.shopify.webhooks.topics import READERS, Batch
+from shababco.shopify.payloads import PayloadError, optional_timestamp, storable
+from shababco.shopify.webhooks.topics import TOPICS, Batch
 
+log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1 << 20
 router = APIRouter(tags=["webhooks"])
 
@@ -89,12 +95,22 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-def validate_payload(topic: str, payload: Any, delivery: Delivery, currency: str) -> None:
-    """Read the payload as the worker will, so a malformed one is refused before it is stored."""
-    received_at = datetime.now(UTC)
-    Batch(currency).read(
-        topic, payload, triggered_at=delivery.triggered_at, received_at=received_at
-    )
+def prepare_payload(topic: str, payload: Any, delivery: Delivery, currency: str) -> Any:
+    """What the inbox stores of a payload: the part its topic reads, storable, read once as the
+    worker will read it; raises ApiError 422 naming the problem when the mirror cannot take it."""
+    try:
+        kept = storable(TOPICS[topic].facts(payload))
+        Batch(currency).read(
+            topic, kept, triggered_at=delivery.triggered_at, received_at=datetime.now(UTC)
+        )
+    except PayloadError as exc:
+        raise ApiError(422, "invalid_payload", str(exc)) from None
+    except Exception as exc:
+        # A reader that fails otherwise on some content has a bug; the sender must not be
+        # answered 500 for it (Shopify would retry, then drop the subscription).
+        log.error("%s payload unreadable: %s", topic, type(exc).__name__, exc_info=True)
+        raise ApiError(422, "invalid_payload", f"{topic} payload cannot be read") from None
+    return kept
 
 
 def _checked_delivery(request: Request, topic: str, body: bytes, settings: Settings) -> Delivery:
@@ -120,7 +136,7 @@ def _checked_delivery(request: Request, topic: str, body: bytes, settings: Setti
 async def receive_webhook(request: Request, resource: str, event: str) -> Response:
     """Receive one Shopify webhook delivery (HMAC-verified; stored before it is acknowledged)."""
     topic = f"{resource}/{event}".lower()
-    label = topic if topic in READERS else "unknown"
+    label = topic if topic in TOPICS else "unknown"
     try:
         status = await _receive(request, topic)
     except ApiError as exc:
@@ -136,7 +152,7 @@ async def receive_webhook(request: Request, resource: str, event: str) -> Respon
 
 async def _receive(request: Request, topic: str) -> str:
     """Check and store one delivery; `accepted`, or `duplicate` for a stored webhook id."""
-    if topic not in READERS:
+    if topic not in TOPICS:
         raise ApiError(404, "unknown_topic", f"no webhook topic {topic!r}")
     settings: Settings = request.app.state.settings
     body = await _read_body(request)
@@ -145,10 +161,7 @@ async def _receive(request: Request, topic: str) -> str:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
         raise ApiError(400, "invalid_json", "webhook body is not valid JSON") from None
-    try:
-        validate_payload(topic, payload, delivery, settings.shop_currency)
-    except PayloadError as exc:
-        raise ApiError(422, "invalid_payload", str(exc)) from None
+    payload = prepare_payload(topic, payload, delivery, settings.shop_currency)
     stored = await store(request, delivery, payload)
     if stored:
         request.app.state.inbox.wake()

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -61,7 +62,10 @@ class ProductRefetcher:
     async def refetch(self, product_ids: set[int]) -> None:
         """Fetch the products and apply them; deleted ones come back as nothing."""
         gids = [f"gid://shopify/Product/{product_id}" for product_id in sorted(product_ids)]
+        asked_at = datetime.now(UTC)
         nodes = await products_by_id(self._client, ids=gids)
         async with self._engine.begin() as conn:
-            result = await apply_products(conn, nodes=nodes, currency=self._currency)
+            result = await apply_products(
+                conn, nodes=nodes, currency=self._currency, observed_at=asked_at
+            )
         await self._changes.publish(Changes.of(result.changed))

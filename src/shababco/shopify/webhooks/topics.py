@@ -1,8 +1,9 @@
 """The topics the mirror subscribes to, and the one table that reads each topic's payload.
 
-Intake reads a delivery into a throwaway `Batch` to refuse what the worker could not apply; the
-inbox worker reads stored deliveries into a real one and applies it. Both go through `READERS`,
-so a topic is added in one place.
+Intake keeps of a delivery only what its topic's reader reads (`TOPICS[topic].facts`), then reads
+it into a throwaway `Batch` to refuse what the worker could not apply; the inbox worker reads
+stored deliveries into a real one and applies it. Both go through `TOPICS`, so a topic is added in
+one place.
 """
 
 from __future__ import annotations
@@ -15,10 +16,14 @@ from typing import Any
 from shababco.shopify.mirror.commerce import (
     OrderRecord,
     RefundLineRecord,
+    deletion_facts,
+    level_facts,
     normalize_deletion,
     normalize_inventory_level,
     normalize_order,
     normalize_refund,
+    order_facts,
+    refund_facts,
 )
 from shababco.shopify.mirror.products import (
     InventoryLevelRecord,
@@ -42,14 +47,24 @@ class Batch:
         self, topic: str, payload: Any, *, triggered_at: datetime | None, received_at: datetime
     ) -> None:
         """Normalize one delivery into the batch; raises PayloadError for a malformed one."""
-        READERS[topic](self, payload, triggered_at, received_at)
+        TOPICS[topic].read(self, payload, triggered_at, received_at)
 
 
 Reader = Callable[[Batch, Any, datetime | None, datetime], None]
 
 
+@dataclass(frozen=True)
+class Topic:
+    read: Reader
+    facts: Callable[[Any], Any]  # the part of a payload `read` needs: what the inbox stores
+
+
+def _whole(payload: Any) -> Any:
+    return payload
+
+
 def _product(batch: Batch, payload: Any, triggered_at: datetime | None, _: datetime) -> None:
-    record = normalize_product(payload, currency=batch.currency, updated_at_fallback=triggered_at)
+    record = normalize_product(payload, currency=batch.currency, triggered_at=triggered_at)
     batch.products.append(record)
 
 
@@ -71,17 +86,18 @@ def _refund(batch: Batch, payload: Any, _triggered: datetime | None, _: datetime
     batch.refunds.extend(normalize_refund(payload))
 
 
-# As Shopify names them in X-Shopify-Topic, and as our webhook paths spell them.
-READERS: dict[str, Reader] = {
-    "products/create": _product,
-    "products/update": _product,
-    "products/delete": _deletion,
-    "orders/create": _order,
-    "orders/cancelled": _order,
-    "inventory_levels/update": _level,
-    "refunds/create": _refund,
+# As Shopify names them in X-Shopify-Topic, and as our webhook paths spell them. A product is
+# kept whole (its normalizer reads most of it, and it carries no customer data).
+TOPICS: dict[str, Topic] = {
+    "products/create": Topic(_product, _whole),
+    "products/update": Topic(_product, _whole),
+    "products/delete": Topic(_deletion, deletion_facts),
+    "orders/create": Topic(_order, order_facts),
+    "orders/cancelled": Topic(_order, order_facts),
+    "inventory_levels/update": Topic(_level, level_facts),
+    "refunds/create": Topic(_refund, refund_facts),
 }
-WEBHOOK_TOPICS = tuple(READERS)
+WEBHOOK_TOPICS = tuple(TOPICS)
 PRODUCT_UPDATES = frozenset({"products/create", "products/update"})
 
 

@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     http_keepalive_seconds: int = Field(75, ge=1, le=3600)
     # Pending connections the kernel queues before accept: a burst of connects is not dropped.
     http_backlog: int = Field(4096, ge=1, le=65535)
+    # A request's head and body must arrive whole within this many seconds of its first byte:
+    # a client dripping bytes cannot hold a connection (and its buffers) for ever.
+    http_request_timeout_seconds: int = Field(30, ge=1, le=3600)
 
     @field_validator(
         "database_url", "database_read_url", "redis_url", "shopify_shop", "shopify_shop_domain"

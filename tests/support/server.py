@@ -10,6 +10,7 @@ import uvicorn
 
 from shababco.app import create_app
 from shababco.config import Settings
+from shababco.serving.protocol import TimedRequestProtocol
 
 
 def free_port() -> int:
@@ -26,7 +27,16 @@ class LiveServer:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            # As `shababco serve` runs it: intake on its own lane, requests with deadlines.
+            loop="shababco.serving.loop:ServeLoop",
+            http=TimedRequestProtocol,
+            timeout_keep_alive=settings.http_keepalive_seconds,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -71,10 +71,22 @@ def catalog_targets(data: dict[str, Any]) -> list[Row]:
 
 def webhook_targets(data: dict[str, Any]) -> list[Row]:
     ingest = data["ingest"]
-    return [
+    rows = [
         _at_least("webhook ingest ≥ 500/s", ingest["rate_per_s"], 500, "/s"),
         _at_most("webhook ingest: p99 ack ≤ 50 ms", ingest["ack_p99_ms"], 50, "ms"),
     ]
+    under_load = data.get("under_read_load", {}).get("this code")
+    if under_load:
+        connections = f"{under_load['read_connections']:,}"
+        rows.append(
+            _at_most(
+                f"webhook on a new connection while {connections} connections read: p99 ack ≤ 1 s",
+                under_load["webhooks"]["p99_ms"],
+                1000,
+                "ms",
+            )
+        )
+    return rows
 
 
 def sync_targets(data: dict[str, Any]) -> list[Row]:

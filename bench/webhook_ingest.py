@@ -1,11 +1,16 @@
-"""Webhook ingest rate and acknowledgement latency, and a flash sale (issue 5).
+"""Webhook ingest rate and acknowledgement latency, a flash sale, and intake under read load.
 
     .venv/bin/python -m bench.webhook_ingest [--seconds 10] [--connections 16] [--orders 5000]
+        [--read-connections 2000] [--probe-seconds 15] [--probe-rate 10] [--reference SRC]
 
 Runs `shababco serve` (one worker) on a database of its own and sends it signed deliveries over
 keep-alive HTTP/1.1 connections, as Shopify would: (1) inventory_levels/update for N seconds,
 timing each acknowledgement; (2) a flash sale, 5,000 orders/create for one ticket type in a
-burst (plus 10% redeliveries), then checks `sold` is exact. Writes bench/results/webhooks.{md,json}.
+burst (plus 10% redeliveries), then checks `sold` is exact; (3) with `--read-connections N`
+(needs `wrk`), webhooks and `/health` on new connections while N keep-alive connections read
+(bench.intake_under_load), on this code's server and, with `--reference SRC` (another
+checkout's `src/`, e.g. `git worktree add /tmp/before <commit>`), first on one importing that
+code. Writes bench/results/webhooks.{md,json}.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +39,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bench import intake_under_load
 from shababco.database.engines import async_url
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -205,9 +212,13 @@ async def flash_sale(port: int, url: str, orders: int, connections: int) -> dict
     }
 
 
-def start_server(url: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, port: int, workers: int, source: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """`shababco serve`, importing `source` (another checkout's `src/`) when given."""
     env = {
         **os.environ,
+        **({"PYTHONPATH": str(source)} if source else {}),
         "DATABASE_URL": url,
         "SHOPIFY_WEBHOOK_SECRET": SECRET,
         "SHOPIFY_SHOP": SHOP,
@@ -251,7 +262,33 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         server.terminate()
         server.wait(10)
-    return {"ingest": ingest, "flash_sale": sale}
+    results: dict[str, Any] = {"ingest": ingest, "flash_sale": sale}
+    if args.read_connections:
+        results["under_read_load"] = await under_read_load(url, args)
+    return results
+
+
+async def under_read_load(url: str, args: argparse.Namespace) -> dict[str, Any]:
+    """Intake on new connections under the read load, on the reference's server, then this."""
+    servers = [("before (--reference)", args.reference)] if args.reference else []
+    servers.append(("this code", None))
+    results = {}
+    for offset, (name, source) in enumerate(servers, start=1):
+        port = args.port + offset
+        server = start_server(url, port, 1, source)
+        try:
+            results[name] = await intake_under_load.measure(
+                port,
+                partial(next, level_requests(port)),
+                connections=args.read_connections,
+                seconds=args.probe_seconds,
+                rate=args.probe_rate,
+            )
+            print(name, json.dumps(results[name]), flush=True)
+        finally:
+            server.terminate()
+            server.wait(30)
+    return results
 
 
 def write(results: dict[str, Any], args: argparse.Namespace) -> None:
@@ -288,6 +325,12 @@ def write(results: dict[str, Any], args: argparse.Namespace) -> None:
         f".venv/bin/python -m bench.webhook_ingest --seconds {args.seconds:g} "
         f"--connections {args.connections} --orders {args.orders} --workers {args.workers}"
     )
+    if args.read_connections:
+        command += (
+            f" --read-connections {args.read_connections} --probe-seconds "
+            f"{args.probe_seconds:g} --probe-rate {args.probe_rate:g}"
+            + (f" --reference {args.reference}" if args.reference else "")
+        )
     (RESULTS / "webhooks.md").write_text(
         f"""# Webhook ingest
 
@@ -300,8 +343,33 @@ HTTP/1.1, signed deliveries) and PostgreSQL share the machine.
 {table}
 
 Ingest target {"met" if met else "NOT met"}.
-"""
+{under_load_section(results, args)}"""
     )
+
+
+def under_load_section(results: dict[str, Any], args: argparse.Namespace) -> str:
+    under_load = results.get("under_read_load")
+    if not under_load:
+        return ""
+    ours = under_load["this code"]["webhooks"]
+    met = ours["p99_ms"] <= intake_under_load.TARGET_ACK_P99_MS
+    met &= ours["answered_200"] == ours["sent"]
+    return f"""
+## Intake on new connections under read load
+
+`shababco serve` (one worker, defaults) while `wrk -t2 -c{args.read_connections}` reads a cached
+`GET /events` over keep-alive connections; once the server has accepted them all (its listen
+queue empty) and a {intake_under_load.RAMP_SECONDS:g} s ramp has passed,
+{args.probe_rate:g} new connections a second each send one signed `inventory_levels/update`,
+and {args.probe_rate:g} more one `GET /health`, for {args.probe_seconds:g} s, each timed from
+the connect to its whole answer (given up after {intake_under_load.PROBE_TIMEOUT:g} s); the
+read load goes on until every probe has its answer. Run one server after the other.
+
+{intake_under_load.table(under_load)}
+
+Target (acknowledged, p99 ≤ {intake_under_load.TARGET_ACK_P99_MS / 1000:g} s; Shopify waits
+5 s): {"met" if met else "NOT met"}.
+"""
 
 
 def main() -> None:
@@ -311,6 +379,12 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=5000)
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--workers", type=int, default=1, help="`shababco serve` workers")
+    parser.add_argument(
+        "--read-connections", type=int, default=2000, help="0: skip intake under read load"
+    )
+    parser.add_argument("--probe-seconds", type=float, default=15)
+    parser.add_argument("--probe-rate", type=float, default=10, help="new connections a second")
+    parser.add_argument("--reference", type=Path, help="a src/ folder to compare against")
     args = parser.parse_args()
     results = asyncio.run(run(args))
     write(results, args)

@@ -161,10 +161,18 @@ async def test_metrics_token(settings: Settings, db: AsyncEngine) -> None:
             refused = await client.get("/metrics")
             assert refused.status_code == 401
             assert refused.json()["error"]["code"] == "unauthorized"
-            wrong = {"Authorization": "Bearer not-it"}
-            assert (await client.get("/metrics", headers=wrong)).status_code == 401
-            right = {"Authorization": "Bearer scrape-me-please"}
-            assert (await client.get("/metrics", headers=right)).status_code == 200
+            for refused_header in (
+                "Bearer not-it",
+                "scrape-me-please",  # the bare token
+                "Basic scrape-me-please",
+                "Bearer  scrape-me-please",
+                "Bearerscrape-me-please",
+            ):
+                answer = await client.get("/metrics", headers={"Authorization": refused_header})
+                assert answer.status_code == 401, refused_header
+            for accepted_header in ("Bearer scrape-me-please", "bearer scrape-me-please"):
+                answer = await client.get("/metrics", headers={"Authorization": accepted_header})
+                assert answer.status_code == 200, accepted_header
 
 
 def test_metrics_summed_across_worker_processes(database_url: str) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hmac
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
@@ -22,13 +24,21 @@ from shababco.cache.core import ResponseCache
 from shababco.catalog.keys import cache_key
 from shababco.catalog.routes import router as catalog_router
 from shababco.config import Settings, get_settings
-from shababco.database.engines import Database
+from shababco.database.engines import Database, create_engine
 from shababco.database.migrate import migrated_database
-from shababco.errors import ApiError, error_responses, install_error_handlers
+from shababco.errors import (
+    ApiError,
+    ErrorOut,
+    error_response,
+    error_responses,
+    install_error_handlers,
+)
 from shababco.http import HeadAsGet, dumps
 from shababco.logs import register_secrets
+from shababco.serving.lane import Intake
+from shababco.serving.loop import attach_intake
 from shababco.shopify.admin.client import ShopifyClient
-from shababco.shopify.sync.scheduled import run_reconciler
+from shababco.shopify.sync.scheduled import keep_subscriptions, run_reconciler
 from shababco.shopify.webhooks.inbox import InboxWorker, backlog
 from shababco.shopify.webhooks.intake import router as webhooks_router
 from shababco.shopify.webhooks.refetch import ProductRefetcher
@@ -36,6 +46,35 @@ from shababco.telemetry import TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 2.0
+# A main loop that has not run a timer for this long is stuck, not busy: /health says so.
+STALLED_AFTER_SECONDS = 30.0
+
+
+class Heartbeat:
+    """When the main loop last ran a timer: `/health` is answered on the intake lane, which
+    would stay up if the main loop hung."""
+
+    def __init__(self) -> None:
+        self.beat = time.monotonic()
+
+    async def run(self) -> None:
+        while True:
+            self.beat = time.monotonic()
+            await asyncio.sleep(1.0)
+
+    def stalled(self) -> bool:
+        return time.monotonic() - self.beat > STALLED_AFTER_SECONDS
+
+
+class InboxWake:
+    """Wakes the main loop's inbox worker from the intake lane's thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, inbox: InboxWorker) -> None:
+        self.loop, self.inbox = loop, inbox
+
+    def wake(self) -> None:
+        with contextlib.suppress(RuntimeError):  # the main loop has closed: nothing to wake
+            self.loop.call_soon_threadsafe(self.inbox.wake)
 
 
 class BackgroundJobs:
@@ -54,6 +93,7 @@ class BackgroundJobs:
             coroutines += [
                 refetcher.run(self.stop),
                 run_reconciler(settings, database, changes, stop=self.stop),
+                keep_subscriptions(settings, database, stop=self.stop),
             ]
         self.inbox = InboxWorker(
             database.write,
@@ -86,10 +126,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await cache.start(database.read, changes)
             jobs = BackgroundJobs(settings, database, changes)
             app.state.inbox = jobs.inbox
+            app.state.loop = asyncio.get_running_loop()
+            heartbeat = asyncio.create_task(app.state.heartbeat.run())
+            attach_intake(
+                Intake(
+                    app=intake,
+                    main_app=app,
+                    keepalive=settings.http_keepalive_seconds,
+                    request_timeout=settings.http_request_timeout_seconds,
+                )
+            )
             heap.settle()
             try:
                 yield
             finally:
+                heartbeat.cancel()
                 await jobs.close()
                 await cache.stop()
 
@@ -100,6 +151,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.cache = cache
+    app.state.heartbeat = Heartbeat()
+    intake = create_intake_app(settings, main=app)
     app.add_middleware(CacheMiddleware, cache=cache, cache_key=cache_key)
     app.add_middleware(HeadAsGet)  # outside the cache's, so a HEAD is an L1 hit too
     # Added last, so outermost: cache hits are measured and carry a request id too.
@@ -107,7 +160,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(webhooks_router)
-    _add_probes(app)
+    _add_health(app, app.state.heartbeat)
+    _add_ready(app)
     _add_metrics(app, settings)
     _document_every_answer(app)
     return app
@@ -156,6 +210,45 @@ def _complete_responses(responses: dict[str, Any]) -> None:
             response["content"] = {"application/json": next(iter(response["content"].values()))}
 
 
+def create_intake_app(settings: Settings, *, main: FastAPI) -> FastAPI:
+    """Webhooks and `/health`, answered on the intake lane's loop (serving.lane).
+
+    Its lifespan runs there once the main app has started: a pool of its own on the main app's
+    database (up to DB_POOL_SIZE connections), and the main app's inbox worker woken across
+    threads.
+    """
+
+    @asynccontextmanager
+    async def lifespan(intake: FastAPI) -> AsyncIterator[None]:
+        # DB_POOL_SIZE connections, opened as deliveries need them; more deliveries at once wait
+        # for one: an overflow connection is closed when returned, and opening one costs more
+        # than the insert it is for (it had cut ingest by a third).
+        no_overflow = settings.model_copy(update={"db_max_overflow": 0})
+        engine = create_engine(main.state.database.url, no_overflow)
+        database = Database(url=main.state.database.url, write=engine, read=engine)
+        intake.state.settings = settings
+        intake.state.database = database
+        intake.state.inbox = InboxWake(main.state.loop, main.state.inbox)
+        try:
+            yield
+        finally:
+            await database.dispose()
+
+    intake = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    intake.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)
+    install_error_handlers(intake)
+    intake.include_router(webhooks_router)
+    _add_health(intake, main.state.heartbeat)
+    return intake
+
+
+def bearer_matches(authorization: str | None, token: str) -> bool:
+    """Whether an `Authorization` header is `Bearer <token>` (the scheme in any case, as RFC
+    9110 has it); a bare token is refused."""
+    scheme, _, credentials = (authorization or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(credentials.encode(), token.encode())
+
+
 def _add_metrics(app: FastAPI, settings: Settings) -> None:
     token = settings.metrics_token.get_secret_value() if settings.metrics_token else None
 
@@ -171,10 +264,8 @@ def _add_metrics(app: FastAPI, settings: Settings) -> None:
     )
     async def metrics_text(request: Request) -> Response:
         """Prometheus text format: every worker's metrics, summed, and the inbox backlog."""
-        if token is not None:
-            given = request.headers.get("authorization", "").removeprefix("Bearer ").encode()
-            if not hmac.compare_digest(given, token.encode()):
-                raise ApiError(401, "unauthorized", "/metrics needs Authorization: Bearer")
+        if token is not None and not bearer_matches(request.headers.get("authorization"), token):
+            raise ApiError(401, "unauthorized", "/metrics needs Authorization: Bearer <token>")
         readings = None
         try:
             async with asyncio.timeout(READY_TIMEOUT_SECONDS):
@@ -206,18 +297,26 @@ READY_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _add_probes(app: FastAPI) -> None:
+def _add_health(app: FastAPI, heartbeat: Heartbeat) -> None:
     @app.get(
         "/health",
         tags=["probes"],
         operation_id="health",
         response_model=HealthOut,
-        responses=error_responses(500),
+        responses={
+            503: {"model": ErrorOut, "description": "The main event loop is stuck"},
+            **error_responses(500),
+        },
     )
     async def health() -> Response:
-        """Liveness: the process answers."""
+        """Liveness: the process answers, and its main loop is not stuck (busy is alive)."""
+        if heartbeat.stalled():
+            message = f"the main event loop has not run for {STALLED_AFTER_SECONDS:.0f} s"
+            return error_response(503, "stalled", message)
         return Response(dumps({"status": "ok"}), media_type="application/json")
 
+
+def _add_ready(app: FastAPI) -> None:
     @app.get(
         "/ready",
         tags=["probes"],

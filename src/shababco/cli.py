@@ -65,6 +65,10 @@ def serve(
             log_config=logging_config(settings.log_level, settings.log_format),
             access_log=False,  # ours carries the route template and the request id
             proxy_headers=False,
+            # Webhooks and /health are accepted and answered on a thread of their own, so that
+            # read load cannot delay them (shababco.serving).
+            loop="shababco.serving.loop:ServeLoop",
+            http="shababco.serving.protocol:TimedRequestProtocol",
             timeout_keep_alive=settings.http_keepalive_seconds,
             backlog=settings.http_backlog,
             # A spawned worker re-imports the whole CLI before it can answer the supervisor's

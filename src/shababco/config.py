@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     # Days an applied webhook delivery stays in the inbox: its id recognises a redelivery, and
     # Shopify retries for 4 hours. Quarantined ones stay until an operator acts.
     webhook_inbox_retention_days: int = Field(7, ge=1, le=3650)
+    # A request's head and body must arrive whole within this many seconds of its first byte:
+    # a client dripping bytes cannot hold a connection (and its buffers) for ever.
+    http_request_timeout_seconds: int = Field(30, ge=1, le=3600)
 
     @field_validator(
         "database_url", "database_read_url", "redis_url", "shopify_shop", "shopify_shop_domain"

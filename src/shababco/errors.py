@@ -8,16 +8,24 @@ with its traceback, the connection kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
+import asyncpg
 import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
+from starlette.requests import ClientDisconnect
 
 log = logging.getLogger(__name__)
 
@@ -26,12 +34,23 @@ STATUS_CODES = {
     401: "unauthorized",
     404: "not_found",
     405: "method_not_allowed",
+    408: "request_timeout",
     413: "payload_too_large",
     415: "unsupported_media_type",
     422: "invalid_parameter",
     429: "too_many_requests",
     503: "service_unavailable",
 }
+# The status recorded (metrics, access log) for a request whose client left before its answer:
+# nginx's convention, outside the range any answer uses.
+CLIENT_CLOSED_REQUEST = 499
+# PostgreSQL error classes and codes of a server that cannot serve now, as opposed to a
+# statement that is wrong: connection exceptions (08), insufficient resources (53: too many
+# clients, disk full), shutting down, starting up or in recovery (57P01-57P03), a statement
+# cancelled (57014: timeout, or an administrator), and a read-only server where a write went
+# (25006: a failover left the URL on a standby).
+OUTAGE_SQLSTATE_CLASSES = frozenset({"08", "53"})
+OUTAGE_SQLSTATES = frozenset({"57P01", "57P02", "57P03", "57014", "25006"})
 
 
 ERROR_DESCRIPTIONS = {
@@ -73,9 +92,12 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 class ApiError(Exception):
     """An answer with an error status, a stable code and a human message."""
 
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
+        self.headers = headers
 
 
 def error_response(
@@ -99,18 +121,61 @@ def _validation_message(errors: Any) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def _causes(exc: BaseException) -> Iterator[BaseException]:
+    """The exception, what a driver error wraps (`orig`) and its causes (not the exceptions it
+    was raised while handling: a bug in an `except OSError` block is still a bug)."""
+    pending, seen = [exc], set[int]()
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        yield current
+        for linked in (getattr(current, "orig", None), current.__cause__):
+            if isinstance(linked, BaseException):
+                pending.append(linked)
+
+
+def _outage_sqlstate(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlstate", None)
+    return isinstance(code, str) and (
+        code[:2] in OUTAGE_SQLSTATE_CLASSES or code in OUTAGE_SQLSTATES
+    )
+
+
 def is_database_outage(exc: BaseException) -> bool:
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, OSError | TimeoutError)
+    """Whether `exc` says the database cannot serve now (retry later), not that a request or the
+    code is wrong: unreachable, refusing or dropping connections, shutting down, starting up,
+    out of connection slots, the pool exhausted."""
+    for cause in _causes(exc):
+        if isinstance(
+            cause,
+            OperationalError
+            | InterfaceError
+            | DisconnectionError
+            | PoolTimeoutError
+            | asyncpg.InterfaceError
+            | OSError
+            | TimeoutError,
+        ):
+            return True
+        if isinstance(cause, DBAPIError) and cause.connection_invalidated:
+            return True
+        if _outage_sqlstate(cause):
+            return True
+    return False
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(request: Request, exc: ApiError) -> Response:
-        return error_response(exc.status, exc.code, exc.message)
+        return error_response(exc.status, exc.code, exc.message, exc.headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def _client_left(request: Request, exc: ClientDisconnect) -> Response:
+        # Nobody is left to answer: an ordinary event, recorded as 499 rather than an error.
+        log.info("client disconnected before its request was read: %s", request.url.path)
+        return Response(status_code=CLIENT_CLOSED_REQUEST)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -137,7 +202,7 @@ def install_error_handlers(app: FastAPI) -> None:
     # Database errors get handlers of their own. No handler for Exception: Starlette would run it
     # as its last resort, which re-raises after answering (a second traceback, and the server
     # drops the connection); telemetry answers those instead (`unexpected_error_response`).
-    for outage in (DBAPIError, OSError):
+    for outage in (DBAPIError, asyncpg.PostgresError, asyncpg.InterfaceError, OSError):
         app.add_exception_handler(outage, _outage_or_bug)
 
 

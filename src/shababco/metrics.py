@@ -19,6 +19,11 @@ And ours:
   `quarantined`; the age is of the oldest row not quarantined
 - `reconcile_runs_total{outcome}`, `reconcile_repairs_total{kind}`,
   `reconcile_duration_seconds`, `reconcile_last_success_timestamp_seconds`
+- `webhook_subscriptions_repaired_total{topic}`: subscriptions found missing at
+  PUBLIC_BASE_URL (by a reconciliation pass, or `serve` starting) and created again
+
+`status` 499 counts requests whose client left before the answer (nginx's convention): an
+ordinary event, not a server error. `webhooks_received_total` counts them as `disconnected`.
 
 `endpoint` is the route template (`/events/{event_id}`), never the raw path; requests no route
 matched are `unmatched`. With several worker processes every process writes its samples under
@@ -103,6 +108,11 @@ RECONCILE_LAST_SUCCESS = Gauge(
     "reconcile_last_success_timestamp_seconds",
     "When the last reconciliation pass finished (Unix time).",
     multiprocess_mode="max",
+)
+SUBSCRIPTIONS_REPAIRED = Counter(
+    "webhook_subscriptions_repaired_total",
+    "Webhook subscriptions found missing at this service's address and created again.",
+    ["topic"],
 )
 
 

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from shababco.app import create_app
 from shababco.config import Settings
+from shababco.serving.protocol import TimedRequestProtocol
 
 
 def free_port() -> int:
@@ -28,7 +29,17 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         assert (settings is None) != (app is None), "the real app's settings, or an app"
         self.app = app if app is not None else create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning")
+        keepalive = settings.http_keepalive_seconds if settings is not None else 5
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            # As `shababco serve` runs it: intake on its own lane, requests with deadlines.
+            loop="shababco.serving.loop:ServeLoop",
+            http=TimedRequestProtocol,
+            timeout_keep_alive=keepalive,
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

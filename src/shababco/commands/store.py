@@ -81,6 +81,7 @@ async def reconcile_store(settings: Settings) -> ReconcileReport | None:
             currency=settings.shop_currency,
             changes=ChangeFeed(database.write),
             interval=0,
+            address=settings.public_base_url,
         )
 
 

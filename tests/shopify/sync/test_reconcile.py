@@ -8,15 +8,22 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.cache.changes import ChangeFeed
 from shababco.config import Settings
 from shababco.database.engines import Database
 from shababco.shopify.sync.full import run_sync
-from shababco.shopify.sync.reconcile import reconcile
+from shababco.shopify.sync.reconcile import reconcile, report_lines
 from shababco.shopify.sync.scheduled import RECONCILE_LOCK, reconcile_if_due, run_reconciler
 from shababco.shopify.sync.state import RECONCILE, read_state
+from shababco.shopify.webhooks.subscriptions import (
+    TOPICS,
+    delete_subscription,
+    list_subscriptions,
+    register_subscriptions,
+)
 from tests.support.mirror import assert_mirror_matches, mirror_differences
 from tests.support.scenario import (
     INVENTORY_SET,
@@ -148,3 +155,28 @@ async def test_the_scheduled_reconciler_runs_and_stops(
     await asyncio.wait_for(task, timeout=10)
     async with db.connect() as conn:
         assert (await read_state(conn, name=RECONCILE) or {}).get("finished_at")
+
+
+async def test_a_pass_creates_again_the_subscriptions_shopify_deleted(
+    db: AsyncEngine, store: SimulatorProcess
+) -> None:
+    address = "https://reconciled.example.com"
+    async with shopify_client(store) as client:
+        subscribed = await register_subscriptions(client, address=address)
+        gone = next(s for s in subscribed if s.topic == "ORDERS_CREATE")
+        await delete_subscription(client, subscription_id=gone.id)  # as after 8 failed retries
+        before = _repaired("ORDERS_CREATE")
+        report = await reconcile(db, client, currency="SAR", address=address)
+        listed = await list_subscriptions(client)
+        again = await reconcile(db, client, currency="SAR", address=address)
+    assert report.subscriptions_checked and report.subscriptions_repaired == 1
+    assert "  repaired webhook subscriptions: 1" in report_lines(report)
+    assert _repaired("ORDERS_CREATE") == before + 1
+    mine = [s for s in listed if s.uri.startswith(address)]
+    assert sorted(s.topic for s in mine) == sorted(TOPICS)
+    assert again.subscriptions_checked and again.subscriptions_repaired == 0
+
+
+def _repaired(topic: str) -> float:
+    sample = REGISTRY.get_sample_value("webhook_subscriptions_repaired_total", {"topic": topic})
+    return sample or 0.0

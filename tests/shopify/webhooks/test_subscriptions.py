@@ -5,18 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from shababco.cli import app
-from shababco.config import get_settings
+from shababco.config import Settings, get_settings
 from shababco.shopify.webhooks.subscriptions import (
     TOPICS,
+    delete_subscription,
     list_subscriptions,
     register_subscriptions,
     webhook_uri,
 )
 from shababco.shopify.webhooks.topics import topic_path
+from tests.support.server import LiveServer
 from tests.support.simulator import TOKEN, SimulatorProcess, running_simulator, shopify_client
+from tests.support.webhook_client import eventually
 
 ADDRESS = "https://events.example.com"
 
@@ -77,3 +82,30 @@ def test_the_cli_registers_lists_and_deletes(
         assert refused.exit_code == 2
     finally:
         get_settings.cache_clear()
+
+
+async def test_serve_subscribes_every_missing_topic_when_it_starts(
+    store: SimulatorProcess, settings: Settings, db: AsyncEngine
+) -> None:
+    address = "https://started.example.com"
+    configured = settings.model_copy(
+        update={
+            "shopify_shop": store.base_url,
+            "shopify_access_token": SecretStr(TOKEN),
+            "public_base_url": address,
+            "reconcile_interval_seconds": 0,  # only the start-up check
+        }
+    )
+    async with shopify_client(store) as client:
+        await register_subscriptions(client, address=address)
+        for subscription in await list_subscriptions(client):
+            if subscription.uri.startswith(address) and subscription.topic != "PRODUCTS_UPDATE":
+                await delete_subscription(client, subscription_id=subscription.id)
+
+        async def subscribed() -> bool:
+            listed = await list_subscriptions(client)
+            return sorted(s.topic for s in listed if s.uri.startswith(address)) == sorted(TOPICS)
+
+        assert not await subscribed()
+        with LiveServer(configured):
+            await eventually(subscribed, within=30)

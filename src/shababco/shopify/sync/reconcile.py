@@ -8,12 +8,16 @@
 3. Inventory levels of the whole store (a bulk operation: a level change does not touch the
    product's `updatedAt`, so the window cannot see it).
 4. Orders updated in the window, into the ledger (`sold`).
+5. Webhook subscriptions: every topic subscribed at this service's address (PUBLIC_BASE_URL),
+   any missing one created again (Shopify deletes a subscription whose deliveries keep failing,
+   after which nothing would tell the mirror of a change).
 
 The watermark moves to this run's start only when every step succeeded.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -23,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.cache.changes import ChangeFeed, Changes
 from shababco.catalog.models import Event
-from shababco.shopify.admin.client import ShopifyClient
+from shababco.shopify.admin.client import ShopifyClient, ShopifyError
 from shababco.shopify.admin.documents import PRODUCTS_COUNT
 from shababco.shopify.admin.pages import product_id_pages, product_pages, products_by_id
 from shababco.shopify.payloads import parse_id, parse_timestamp
@@ -31,7 +35,9 @@ from shababco.shopify.sync.batches import apply_products, stale_products, tombst
 from shababco.shopify.sync.inventory import sync_inventory
 from shababco.shopify.sync.orders import apply_order_batch, order_pages
 from shababco.shopify.sync.state import RECONCILE, read_state, write_state
+from shababco.shopify.webhooks.subscriptions import repair_subscriptions
 
+log = logging.getLogger(__name__)
 FETCH_BATCH = 250
 
 
@@ -48,6 +54,8 @@ class ReconcileReport:
     orders_checked: int = 0
     sold_repaired: int = 0
     products_skipped: int = 0  # the mirror could not take them (logged with their reasons)
+    subscriptions_repaired: int = 0
+    subscriptions_checked: bool = False
     listed_every_id: bool = False
     seconds: float = 0.0
 
@@ -60,6 +68,7 @@ class ReconcileReport:
             "events deleted": self.events_deleted,
             "inventory levels": self.levels_repaired,
             "tickets' sold": self.sold_repaired,
+            "webhook subscriptions": self.subscriptions_repaired,
         }
 
 
@@ -96,8 +105,10 @@ async def reconcile(
     currency: str,
     changes: ChangeFeed | None = None,
     full: bool = False,
+    address: str | None = None,
 ) -> ReconcileReport:
-    """Run one reconciliation pass and return what it repaired."""
+    """Run one reconciliation pass and return what it repaired; with `address` (this service's
+    public base URL) the webhook subscriptions too."""
     clock = time.monotonic()
     async with engine.connect() as conn:
         state = await read_state(conn, name=RECONCILE) or {}
@@ -114,6 +125,8 @@ async def reconcile(
     levels = await sync_inventory(engine, client, changes=changes)
     report.levels_checked, report.levels_repaired = levels.levels, levels.repaired
     await _orders(run)
+    if address:
+        await _subscriptions(run, address)
     report.seconds = time.monotonic() - clock
     async with engine.begin() as conn:
         summary = {key: value for key, value in asdict(report).items() if isinstance(value, int)}
@@ -199,6 +212,17 @@ async def _orders(run: Pass) -> None:
         await run.publish(events)
 
 
+async def _subscriptions(run: Pass, address: str) -> None:
+    """A failure here leaves the rest of the pass standing: the next pass checks again."""
+    try:
+        created = await repair_subscriptions(run.client, address=address)
+    except ShopifyError as exc:
+        log.warning("webhook subscriptions not checked: %s", exc)
+        return
+    run.report.subscriptions_checked = True
+    run.report.subscriptions_repaired = len(created)
+
+
 def report_lines(report: ReconcileReport) -> list[str]:
     """Human-readable lines for the CLI."""
     since = report.window_from.isoformat() if report.window_from else "the beginning"
@@ -206,7 +230,8 @@ def report_lines(report: ReconcileReport) -> list[str]:
         f"window {since} → {report.started_at.isoformat()}: "
         f"{report.products_checked} products, {report.levels_checked} inventory levels, "
         f"{report.orders_checked} orders checked"
-        + (" (every product id listed)" if report.listed_every_id else ""),
+        + (" (every product id listed)" if report.listed_every_id else "")
+        + ("" if report.subscriptions_checked else "; webhook subscriptions not checked"),
     ]
     lines += [f"  repaired {kind}: {count}" for kind, count in report.repaired.items()]
     if report.products_skipped:

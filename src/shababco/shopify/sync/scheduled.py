@@ -19,11 +19,13 @@ from shababco.database.engines import Database
 from shababco.shopify.admin.client import ShopifyClient
 from shababco.shopify.sync.reconcile import ReconcileReport, reconcile, report_lines
 from shababco.shopify.sync.state import RECONCILE, read_state
+from shababco.shopify.webhooks.subscriptions import repair_subscriptions
 
 log = logging.getLogger(__name__)
 
 # pg_try_advisory_xact_lock key of reconciliation ("shababco" folded into a bigint).
 RECONCILE_LOCK = 0x5348_4142_4142_434F
+LOCK_RETRY_SECONDS = 5.0
 
 
 async def reconcile_if_due(
@@ -33,6 +35,7 @@ async def reconcile_if_due(
     currency: str,
     changes: ChangeFeed | None,
     interval: float,
+    address: str | None = None,
 ) -> ReconcileReport | None:
     """Reconcile unless another process holds the lock or a pass finished within `interval`.
 
@@ -48,7 +51,7 @@ async def reconcile_if_due(
             seconds=interval
         ):
             return None
-        return await reconcile(engine, client, currency=currency, changes=changes)
+        return await reconcile(engine, client, currency=currency, changes=changes, address=address)
 
 
 async def run_reconciler(
@@ -69,6 +72,7 @@ async def run_reconciler(
                     currency=settings.shop_currency,
                     changes=changes,
                     interval=interval,
+                    address=settings.public_base_url,
                 )
                 if report is not None:
                     record(report)
@@ -96,3 +100,25 @@ def record(report: ReconcileReport) -> None:
     }
     for kind, count in repairs.items():
         metrics.RECONCILE_REPAIRS.labels(kind=kind).inc(count)
+
+
+async def keep_subscriptions(
+    settings: Settings, database: Database, *, stop: asyncio.Event
+) -> None:
+    """At start-up, create again any webhook subscription missing at PUBLIC_BASE_URL; one
+    process at a time, under the reconciliation lock (so that two processes never both create
+    one), waiting for a pass that holds it."""
+    address = settings.public_base_url
+    if not address or not settings.shopify_shop or settings.shopify_access_token is None:
+        return
+    try:
+        while not stop.is_set():
+            async with database.write.connect() as lock, lock.begin():
+                if await lock.scalar(select(func.pg_try_advisory_xact_lock(RECONCILE_LOCK))):
+                    async with ShopifyClient.from_settings(settings) as client:
+                        await repair_subscriptions(client, address=address)
+                    return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=LOCK_RETRY_SECONDS)
+    except Exception:
+        log.exception("webhook subscriptions not checked at start-up; reconciliation will")

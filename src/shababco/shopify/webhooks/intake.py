@@ -11,6 +11,7 @@ with a 422 naming the field, never stored to fail later, and never answered with
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -24,6 +25,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy.dialects.postgresql import insert
+from starlette.requests import ClientDisconnect
 
 from shababco import metrics
 from shababco.config import Settings
@@ -35,6 +37,7 @@ from shababco.shopify.webhooks.topics import TOPICS, Batch
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1 << 20
+CLOSE = {"Connection": "close"}
 router = APIRouter(tags=["webhooks"])
 
 
@@ -84,14 +87,22 @@ def signature_matches(body: bytes, signature: str, secrets: list[bytes]) -> bool
 
 
 async def _read_body(request: Request) -> bytes:
+    """The raw body, at most 1 MiB, arriving within HTTP_REQUEST_TIMEOUT_SECONDS; either refusal
+    closes the connection, so that nothing more of that body is read."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise ApiError(413, "payload_too_large", "webhook body exceeds 1 MiB")
+        raise _too_large()
+    settings: Settings = request.app.state.settings
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise ApiError(413, "payload_too_large", "webhook body exceeds 1 MiB")
+    try:
+        async with asyncio.timeout(settings.http_request_timeout_seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise _too_large()
+    except TimeoutError:
+        message = f"the body did not arrive within {settings.http_request_timeout_seconds} s"
+        raise ApiError(408, "request_timeout", message, CLOSE) from None
     return bytes(body)
 
 
@@ -113,6 +124,10 @@ def prepare_payload(topic: str, payload: Any, delivery: Delivery, currency: str)
     return kept
 
 
+def _too_large() -> ApiError:
+    return ApiError(413, "payload_too_large", "webhook body exceeds 1 MiB", CLOSE)
+
+
 def _checked_delivery(request: Request, topic: str, body: bytes, settings: Settings) -> Delivery:
     delivery = Delivery.from_headers(request.headers)
     secrets = settings.webhook_secrets()
@@ -131,7 +146,7 @@ def _checked_delivery(request: Request, topic: str, body: bytes, settings: Setti
 @router.post(
     "/webhooks/{resource}/{event}",
     operation_id="receiveWebhook",
-    responses={code: {"model": ErrorOut} for code in (400, 401, 404, 413, 422, 503)},
+    responses={code: {"model": ErrorOut} for code in (400, 401, 404, 408, 413, 422, 503)},
 )
 async def receive_webhook(request: Request, resource: str, event: str) -> Response:
     """Receive one Shopify webhook delivery (HMAC-verified; stored before it is acknowledged)."""
@@ -141,6 +156,9 @@ async def receive_webhook(request: Request, resource: str, event: str) -> Respon
         status = await _receive(request, topic)
     except ApiError as exc:
         metrics.WEBHOOKS_RECEIVED.labels(topic=label, outcome=exc.code).inc()
+        raise
+    except ClientDisconnect:
+        metrics.WEBHOOKS_RECEIVED.labels(topic=label, outcome="disconnected").inc()
         raise
     except Exception as exc:
         outcome = "unavailable" if is_database_outage(exc) else "error"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
+from shababco import metrics
 from shababco.shopify.admin.client import ShopifyClient, ShopifyError
 from shababco.shopify.admin.documents import (
     SUBSCRIPTION_CREATE,
@@ -14,6 +16,7 @@ from shababco.shopify.admin.documents import (
 )
 from shababco.shopify.webhooks.topics import WEBHOOK_TOPICS, graphql_topic, topic_path
 
+log = logging.getLogger(__name__)
 TOPICS = tuple(graphql_topic(topic) for topic in WEBHOOK_TOPICS)
 METAFIELD_NAMESPACES = ["event", "ticket"]
 
@@ -75,6 +78,20 @@ async def register_subscriptions(client: ShopifyClient, *, address: str) -> list
             raise ShopifyError(f"cannot subscribe {topic} at {uri}: {messages}")
         result.append(_subscription(payload["webhookSubscription"], created=True))
     return result
+
+
+async def repair_subscriptions(client: ShopifyClient, *, address: str) -> list[Subscription]:
+    """Create again every topic's subscription missing at `address` (Shopify deletes one whose
+    deliveries keep failing); log and count each. Returns those created."""
+    created = [s for s in await register_subscriptions(client, address=address) if s.created]
+    for subscription in created:
+        log.warning(
+            "webhook subscription %s at %s was missing: created again",
+            subscription.topic,
+            subscription.uri,
+        )
+        metrics.SUBSCRIPTIONS_REPAIRED.labels(topic=subscription.topic).inc()
+    return created
 
 
 async def delete_subscription(client: ShopifyClient, *, subscription_id: str) -> None:

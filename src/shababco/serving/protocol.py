@@ -1,0 +1,157 @@
+"""uvicorn's HTTP/1.1 protocol, with deadlines on receiving requests and a lingering close."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any, cast
+
+import orjson
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+DEFAULT_REQUEST_TIMEOUT_SECONDS = 30.0
+# After the deadline, an application still answering gets this long before the connection goes.
+ANSWER_GRACE_SECONDS = 5.0
+# Closing on a body still arriving would reset the connection, and a client still sending would
+# never read the answer (a 413): the body is read and dropped for this long, this much at most.
+LINGER_SECONDS = 5.0
+LINGER_BYTES = 4 << 20
+_TIMEOUT_BODY = orjson.dumps(
+    {"error": {"code": "request_timeout", "message": "the request did not arrive in time"}}
+)
+REQUEST_TIMEOUT_RESPONSE = (
+    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
+    b"cache-control: no-store\r\nconnection: close\r\n"
+    b"content-length: " + str(len(_TIMEOUT_BODY)).encode() + b"\r\n\r\n" + _TIMEOUT_BODY
+)
+
+
+class TimedRequestProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, where a request must arrive whole within a deadline, and a
+    connection closed on a request body still arriving lingers before it goes.
+
+    uvicorn times only the wait between requests (keep-alive), and only after a first answer: a
+    client that connects and sends nothing, or sends a head or a body a byte at a time, holds its
+    connection for ever. Here a new connection must start a request within the keep-alive
+    timeout, and each request must arrive whole within `request_timeout` seconds of its first
+    byte (`first_request_deadline`, a `time.monotonic()` instant, when whoever accepted the
+    connection saw that byte already). When it runs out, an unfinished head is answered 408; a
+    body still coming after the answer, or that the application does not read, ends the
+    connection (an application reading it answers 408 by its own clock).
+
+    An answer that closes the connection (`Connection: close`: a 413, a 408) while the body is
+    still coming first ends only the sending side, then reads and drops the body for at most
+    `LINGER_SECONDS` and `LINGER_BYTES` (nginx's lingering close): the client gets its answer,
+    and a body that never ends is not read for ever.
+    """
+
+    request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
+    first_request_deadline: float | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._deadline: asyncio.TimerHandle | None = None
+        self._request_began: float | None = None  # loop time of a request still arriving
+        self._head_incomplete = False
+        self._body_incomplete = False
+        self._lingering: asyncio.TimerHandle | None = None
+        self._lingered_bytes = 0
+        self._socket: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        self._socket = transport
+        super().connection_made(cast(asyncio.Transport, _ClosingLingers(transport, self)))
+        if self.first_request_deadline is None:
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+        else:
+            delay = max(0.0, self.first_request_deadline - time.monotonic())
+            self._deadline = self.loop.call_later(delay, self._request_timed_out)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._clear_deadline()
+        if self._lingering is not None:
+            self._lingering.cancel()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._lingering is None:
+            super().data_received(data)
+            # Armed only for a request that did not arrive in one piece: most do, and a timer
+            # per request would cost a read's throughput.
+            if self._request_began is not None and self._deadline is None:
+                self._deadline = self.loop.call_at(
+                    self._request_began + self.request_timeout, self._request_timed_out
+                )
+            return
+        # Dropped unparsed: nothing more is answered on this connection, which ends when the
+        # client, having read its answer, closes it, or when the linger runs out.
+        self._lingered_bytes += len(data)
+        if self._lingered_bytes > LINGER_BYTES:
+            self._close_now()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._head_incomplete = True
+        self._request_began = self.loop.time()
+
+    def on_headers_complete(self) -> None:
+        self._head_incomplete = False
+        self._body_incomplete = True
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._clear_deadline()
+        self._request_began = None
+        self._body_incomplete = False
+        super().on_message_complete()
+
+    def close_lingering(self) -> bool:
+        """Start a lingering close if a request body is still arriving; whether it started."""
+        if self._lingering is not None:
+            return True
+        if not self._body_incomplete or self._socket is None or not self._socket.can_write_eof():
+            return False
+        self._socket.write_eof()
+        self._lingering = self.loop.call_later(LINGER_SECONDS, self._close_now)
+        return True
+
+    def _close_now(self) -> None:
+        if self._socket is not None and not self._socket.is_closing():
+            self._socket.close()
+
+    def _clear_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _request_timed_out(self) -> None:
+        self._deadline = None
+        if self.transport.is_closing():
+            return
+        answering = self.cycle is not None and not self.cycle.response_complete
+        if answering and not self._head_incomplete:
+            self.cycle.keep_alive = False
+            self._deadline = self.loop.call_later(ANSWER_GRACE_SECONDS, self._close_now)
+            return
+        if self._head_incomplete and not answering:
+            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+        self._close_now()
+
+
+class _ClosingLingers:
+    """The transport uvicorn's request cycle closes: its `close` lingers while a body arrives."""
+
+    def __init__(self, transport: asyncio.Transport, protocol: TimedRequestProtocol) -> None:
+        self._transport, self._protocol = transport, protocol
+        # What every answer calls, bound once rather than looked up through __getattr__.
+        self.write, self.is_closing = transport.write, transport.is_closing
+        self.pause_reading, self.resume_reading = transport.pause_reading, transport.resume_reading
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
+
+    def close(self) -> None:
+        if not self._protocol.close_lingering():
+            self._transport.close()

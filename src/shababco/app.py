@@ -19,12 +19,13 @@ from shababco.cache.core import ResponseCache
 from shababco.catalog.routes import router as catalog_router
 from shababco.config import Settings, get_settings
 from shababco.database.engines import Database
+from shababco.database.leases import Leadership
 from shababco.database.migrate import migrated_database
 from shababco.errors import ApiError, install_error_handlers
 from shababco.http import dumps
 from shababco.logs import register_secrets
 from shababco.shopify.admin.client import ShopifyClient
-from shababco.shopify.sync.scheduled import run_reconciler
+from shababco.shopify.sync.scheduled import reconciler_leadership, run_reconciler
 from shababco.shopify.webhooks.inbox import InboxWorker, backlog
 from shababco.shopify.webhooks.intake import router as webhooks_router
 from shababco.shopify.webhooks.refetch import ProductRefetcher
@@ -41,6 +42,7 @@ class BackgroundJobs:
     def __init__(self, settings: Settings, database: Database, changes: ChangeFeed) -> None:
         self.stop = asyncio.Event()
         self.store: ShopifyClient | None = None
+        self.leadership = reconciler_leadership(settings, database)
         refetcher = None
         coroutines = []
         if settings.shopify_shop is not None and settings.shopify_access_token is not None:
@@ -49,7 +51,9 @@ class BackgroundJobs:
             refetcher = ProductRefetcher(database.write, self.store, changes, currency=currency)
             coroutines += [
                 refetcher.run(self.stop),
-                run_reconciler(settings, database, changes, stop=self.stop),
+                run_reconciler(
+                    settings, database, changes, stop=self.stop, leadership=self.leadership
+                ),
             ]
         self.inbox = InboxWorker(
             database.write, changes, currency=settings.shop_currency, refetcher=refetcher
@@ -78,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await cache.start(database.read, changes)
             jobs = BackgroundJobs(settings, database, changes)
             app.state.inbox = jobs.inbox
+            app.state.leadership = jobs.leadership
             heap.settle()
             try:
                 yield
@@ -126,6 +131,13 @@ def _add_metrics(app: FastAPI, settings: Settings) -> None:
         )
 
 
+def _reconcile_role(leadership: Leadership | None) -> str:
+    """`leader` (this process runs the periodic passes), `standby`, or `off`."""
+    if leadership is None:
+        return "off"
+    return "leader" if leadership.leader else "standby"
+
+
 def _add_probes(app: FastAPI) -> None:
     @app.get("/health", tags=["probes"], operation_id="health")
     async def health() -> Response:
@@ -150,6 +162,7 @@ def _add_probes(app: FastAPI) -> None:
             "cache": app.state.cache.status,
             # The change-log position this process's cache has followed to: compare processes.
             "change_log_seq": app.state.cache.generations.horizon,
+            "reconcile": _reconcile_role(app.state.leadership),
         }
         return Response(
             dumps(body),

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shababco.cache.changes import ChangeFeed
@@ -16,6 +17,7 @@ from shababco.cache.identity import deployment_identity, namespace
 from shababco.cache.keys import cache_key
 from shababco.cache.store import Built
 from shababco.config import Settings
+from shababco.database.migrate import upgrade
 from tests.support.services import on_ci, redis_reachable, redis_url
 from tests.support.webhook_client import eventually
 
@@ -55,6 +57,30 @@ async def test_the_identity_is_stable_and_follows_the_deployment_row(
         async with db.begin() as conn:
             await conn.execute(text("UPDATE deployment SET id = :id"), {"id": original})
     assert await deployment_identity(db) == identity
+
+
+async def test_a_change_log_created_anew_is_another_epoch(postgres_admin_url: str) -> None:
+    """A dump restored over the database (`pg_restore --clean`) creates the change log anew,
+    with sequence numbers from the past: entries stamped since must not look fresh."""
+    name = f"shababco_epoch_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(postgres_admin_url, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as conn:
+        await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine = create_async_engine(make_url(postgres_admin_url).set(database=name))
+    try:
+        await upgrade(engine)
+        before = await deployment_identity(engine)
+        async with engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE cache_changes RENAME TO cache_changes_old"))
+            await conn.execute(
+                text("CREATE TABLE cache_changes (LIKE cache_changes_old INCLUDING ALL)")
+            )
+        assert await deployment_identity(engine) != before
+    finally:
+        await engine.dispose()
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+        await admin.dispose()
 
 
 def test_the_namespace_puts_the_setting_first() -> None:

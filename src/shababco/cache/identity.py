@@ -7,11 +7,13 @@ in another log), so the shared cache is namespaced by what tells them apart:
 
 - the random id `deployment` receives when the database is first migrated (a database created
   anew gets a new one);
-- the cluster's system identifier, set once by `initdb` (a dump restored into another cluster);
+- the change log's table OID: the log's epoch (a dump restored over the database, in place,
+  creates the table, and its sequence numbers, anew);
 - the database's OID (a dump restored into the same cluster under another name);
+- the cluster's system identifier, set once by `initdb` (a dump restored into another cluster);
 - the timeline (a point-in-time recovery, a physical copy promoted on its own).
 
-A streaming replica shares all four with its primary, so processes reading from it share the
+A streaming replica shares all five with its primary, so processes reading from it share the
 primary's cache. `CACHE_NAMESPACE` is put in front, for deployments that share even these (two
 copies of one physical backup, say).
 """
@@ -22,21 +24,21 @@ import hashlib
 import logging
 import re
 
-from sqlalchemy import Column, MetaData, Table, func, select, text
-from sqlalchemy.dialects.postgresql import OID, UUID
+from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 
-# Not on the service's MetaData: the identity is not data, and what empties every table (the
-# demo, the tests) must leave it alone. Created, with its one row, by migration 0011.
-deployment = Table("deployment", MetaData(), Column("id", UUID(as_uuid=False)))
-pg_database = Table(
-    "pg_database", MetaData(), Column("oid", OID), Column("datname"), schema="pg_catalog"
+# `deployment` is not on the service's MetaData: the identity is not data, and what empties
+# every table (the demo, the tests) must leave it alone. Created, with its row, by migration 0011.
+DATABASE_FACTS = text(
+    "SELECT d.id::text, 'cache_changes'::regclass::oid::text,"
+    " (SELECT oid FROM pg_database WHERE datname = current_database())::text"
+    " FROM deployment AS d"
 )
-# Readable by every role on stock PostgreSQL; some hosted services refuse them (then the id and
-# the OID must do, with CACHE_NAMESPACE for what they cannot tell apart).
+# Readable by every role on stock PostgreSQL; some hosted services refuse them (then the
+# database's facts must do, with CACHE_NAMESPACE for what they cannot tell apart).
 CLUSTER_FACTS = text(
     "SELECT s.system_identifier::text, c.timeline_id::text"
     " FROM pg_control_system() AS s, pg_control_checkpoint() AS c"
@@ -44,20 +46,17 @@ CLUSTER_FACTS = text(
 
 
 async def deployment_identity(engine: AsyncEngine) -> str:
-    """A short hash naming this deployment's database, the same from its replicas."""
+    """A short hash naming this deployment's database and change log, the same from replicas."""
     async with engine.connect() as conn:
-        deployment_id = await conn.scalar(select(deployment.c.id))
-        if deployment_id is None:
+        database = (await conn.execute(DATABASE_FACTS)).one_or_none()
+        if database is None:
             raise LookupError("the deployment table is empty: run `shababco db upgrade`")
-        oid = await conn.scalar(
-            select(pg_database.c.oid).where(pg_database.c.datname == func.current_database())
-        )
         cluster: tuple[str, ...] = ("", "")
         try:
             cluster = tuple((await conn.execute(CLUSTER_FACTS)).one())
         except DBAPIError as exc:  # last: a failed statement ends the connection's transaction
             log.warning("cluster identity unavailable, using the database's: %s", exc.orig)
-    return digest(str(deployment_id), str(oid), *cluster)
+    return digest(*database, *cluster)
 
 
 def namespace(prefix: str | None, identity: str) -> str:

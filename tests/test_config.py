@@ -23,6 +23,7 @@ def test_defaults_need_no_configuration(monkeypatch: pytest.MonkeyPatch) -> None
         ("DB_STATEMENT_CACHE_SIZE", "-1"),
         ("SHOPIFY_API_VERSION", "latest"),
         ("CACHE_TTL_LIST", "soon"),
+        ("CACHE_NAMESPACE", "staging:eu"),
     ],
 )
 def test_malformed_variable_is_named(
@@ -43,3 +44,10 @@ def test_secrets_are_not_printed() -> None:
     settings = Settings(_env_file=None, shopify_access_token="shpat_secret_value")
     assert "shpat_secret_value" not in repr(settings)
     assert "shpat_secret_value" not in str(settings.model_dump())
+
+
+def test_a_blank_cache_namespace_is_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CACHE_NAMESPACE", " ")
+    assert load_settings().cache_namespace is None
+    monkeypatch.setenv("CACHE_NAMESPACE", "staging-eu.2")
+    assert load_settings().cache_namespace == "staging-eu.2"

@@ -25,6 +25,7 @@ from shababco.catalog.keys import cache_key
 from shababco.catalog.routes import router as catalog_router
 from shababco.config import Settings, get_settings
 from shababco.database.engines import Database, create_engine
+from shababco.database.leases import Leadership
 from shababco.database.migrate import migrated_database
 from shababco.errors import (
     ApiError,
@@ -38,7 +39,11 @@ from shababco.logs import register_secrets
 from shababco.serving.lane import Intake
 from shababco.serving.loop import attach_intake
 from shababco.shopify.admin.client import ShopifyClient
-from shababco.shopify.sync.scheduled import keep_subscriptions, run_reconciler
+from shababco.shopify.sync.scheduled import (
+    keep_subscriptions,
+    reconciler_leadership,
+    run_reconciler,
+)
 from shababco.shopify.webhooks.inbox import InboxWorker, backlog
 from shababco.shopify.webhooks.intake import router as webhooks_router
 from shababco.shopify.webhooks.refetch import ProductRefetcher
@@ -84,6 +89,7 @@ class BackgroundJobs:
     def __init__(self, settings: Settings, database: Database, changes: ChangeFeed) -> None:
         self.stop = asyncio.Event()
         self.store: ShopifyClient | None = None
+        self.leadership = reconciler_leadership(settings, database)
         refetcher = None
         coroutines = []
         if settings.shopify_shop is not None and settings.shopify_access_token is not None:
@@ -92,7 +98,9 @@ class BackgroundJobs:
             refetcher = ProductRefetcher(database.write, self.store, changes, currency=currency)
             coroutines += [
                 refetcher.run(self.stop),
-                run_reconciler(settings, database, changes, stop=self.stop),
+                run_reconciler(
+                    settings, database, changes, stop=self.stop, leadership=self.leadership
+                ),
                 keep_subscriptions(settings, database, stop=self.stop),
             ]
         self.inbox = InboxWorker(
@@ -126,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await cache.start(database.read, changes)
             jobs = BackgroundJobs(settings, database, changes)
             app.state.inbox = jobs.inbox
+            app.state.leadership = jobs.leadership
             app.state.loop = asyncio.get_running_loop()
             heartbeat = asyncio.create_task(app.state.heartbeat.run())
             attach_intake(
@@ -289,12 +298,20 @@ class ReadyOut(BaseModel):
     database: Literal["ok", "unavailable"]
     cache: Literal["ok", "degraded", "disabled"]
     change_log_seq: int
+    reconcile: Literal["leader", "standby", "off"]
 
 
 READY_RESPONSES: dict[int | str, dict[str, Any]] = {
     503: {"model": ReadyOut, "description": "The database does not answer."},
     **error_responses(500),
 }
+
+
+def _reconcile_role(leadership: Leadership | None) -> str:
+    """`leader` (this process runs the periodic passes), `standby`, or `off`."""
+    if leadership is None:
+        return "off"
+    return "leader" if leadership.leader else "standby"
 
 
 def _add_health(app: FastAPI, heartbeat: Heartbeat) -> None:
@@ -341,6 +358,7 @@ def _add_ready(app: FastAPI) -> None:
             "cache": app.state.cache.status,
             # The change-log position this process's cache has followed to: compare processes.
             "change_log_seq": app.state.cache.generations.horizon,
+            "reconcile": _reconcile_role(app.state.leadership),
         }
         return Response(
             dumps(body),

@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     db_statement_cache_size: int = Field(100, ge=0, le=100_000)
 
     redis_url: str | None = None
+    # Put before the deployment's identity in every shared cache key and channel: for two
+    # deployments whose databases are copies of one physical backup (cache.identity).
+    cache_namespace: str | None = Field(None, pattern=r"^[A-Za-z0-9_.-]{1,64}$")
 
     shopify_shop: str | None = None
     shopify_access_token: SecretStr | None = None
@@ -67,11 +70,17 @@ class Settings(BaseSettings):
     http_request_timeout_seconds: int = Field(30, ge=1, le=3600)
 
     @field_validator(
-        "database_url", "database_read_url", "redis_url", "shopify_shop", "shopify_shop_domain"
+        "database_url",
+        "database_read_url",
+        "redis_url",
+        "cache_namespace",
+        "shopify_shop",
+        "shopify_shop_domain",
+        mode="before",
     )
     @classmethod
-    def _blank_is_unset(cls, value: str | None) -> str | None:
-        return value.strip() or None if value is not None else None
+    def _blank_is_unset(cls, value: object) -> object:
+        return value.strip() or None if isinstance(value, str) else value
 
     @property
     def embedded_database(self) -> bool:

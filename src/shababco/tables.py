@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from shababco.cache import changelog  # noqa: F401  (each import defines tables)
 from shababco.catalog import models as catalog_models  # noqa: F401
+from shababco.database import leases  # noqa: F401
 from shababco.database.core import Base
 from shababco.shopify import models as shopify_models  # noqa: F401
 

@@ -72,9 +72,13 @@ class ServeProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
+        self.launch()
+        self.wait_started()
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (see `start_all`)."""
         script = Path(sys.executable).parent / "shababco"
-        log = self.folder / "serve.log"
-        with log.open("ab") as out:
+        with (self.folder / "serve.log").open("ab") as out:
             self.process = subprocess.Popen(
                 [str(script), "serve", "--port", str(self.port), "--workers", str(self.workers)],
                 cwd=self.folder,  # no stray .env
@@ -82,9 +86,12 @@ class ServeProcess:
                 stdout=out,
                 stderr=subprocess.STDOUT,
             )
+
+    def wait_started(self) -> None:
         try:
             # Each spawned worker imports the app anew: slow on a busy two-core machine.
             seconds = 30 + 30 * (self.workers - 1)
+            log = self.folder / "serve.log"
             wait_until(self._healthy, f"shababco serve on port {self.port}", log, seconds)
         except RuntimeError:
             self.stop()
@@ -100,6 +107,12 @@ class ServeProcess:
     def log(self) -> str:
         return (self.folder / "serve.log").read_text()
 
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up."""
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+
     def stop(self) -> None:
         if self.process is None:
             return
@@ -110,3 +123,16 @@ class ServeProcess:
             self.process.kill()
             self.process.wait(5)
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def start_all(processes: list[ServeProcess]) -> None:
+    """Start several processes at once; stop them all if one does not come up."""
+    try:
+        for process in processes:
+            process.launch()
+        for process in processes:
+            process.wait_started()
+    except BaseException:
+        for process in processes:
+            process.stop()
+        raise

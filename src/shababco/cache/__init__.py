@@ -22,6 +22,10 @@ poll still makes every change visible in every process within about half a secon
 only the doorbell that brings that to milliseconds. A process that starts ignores L2 entries
 built before it could follow the log (`floor`).
 
+Identity. L2 keys, fill locks and the doorbell channel are named after the deployment
+(`identity`: a random id stored by the first migration, the change log's epoch, the database
+and cluster it lives in), so deployments sharing a Redis never judge each other's stamps.
+
 Single flight. In a process, concurrent misses on a key join one asyncio task. Across processes
 the filler takes `SET NX PX` on the key's lock; others poll L2 briefly and fill themselves only
 if the lock holder vanished.

@@ -15,6 +15,7 @@ from shababco import metrics
 from shababco.cache import changelog
 from shababco.cache.changes import ChangeFeed, Changes
 from shababco.cache.freshness import Generations
+from shababco.cache.identity import deployment_identity, namespace
 from shababco.cache.keys import CacheKey
 from shababco.cache.shared import LOCK_MILLISECONDS, SharedCache
 from shababco.cache.store import Built, Entry, LocalCache, decode_shared, encode_shared, make_entry
@@ -41,6 +42,8 @@ class ResponseCache:
         )
         self.generations = Generations()
         self.redis_url = settings.redis_url
+        self.namespace = settings.cache_namespace
+        self._identity_failed = False
         self.shared: SharedCache | None = None
         self._flights: dict[str, asyncio.Task[tuple[Entry, str]]] = {}
         self._wake = asyncio.Event()
@@ -52,24 +55,39 @@ class ResponseCache:
     @property
     def status(self) -> str:
         """`disabled` without Redis, `ok` when Redis serves and signals, else `degraded`."""
-        if self.shared is None:
+        if self.redis_url is None:
             return "disabled"
-        return "ok" if self.shared.healthy else "degraded"
+        return "ok" if self.shared is not None and self.shared.healthy else "degraded"
 
     async def start(self, engine: AsyncEngine, changes: ChangeFeed) -> None:
         """Read the log's position, follow it, and hear of this process's own writes."""
         self._engine = engine
-        if self.redis_url:
-            namespace = engine.url.database or "shababco"
-            self.shared = SharedCache(self.redis_url, namespace=namespace)
         self._wake, self._stop = asyncio.Event(), asyncio.Event()
         changes.subscribe(self._on_change)
+        await self._open_shared()
         with contextlib.suppress(Exception):
             await self._poll()  # the poller retries if PostgreSQL is not there yet
         self._tasks.append(asyncio.create_task(self._follow_log(), name="cache-log"))
-        if self.shared is not None:
-            shared_run = self.shared.run(self._stop, self._ring)
-            self._tasks.append(asyncio.create_task(shared_run, name="cache-redis"))
+
+    async def _open_shared(self) -> None:
+        """Connect L2 under the deployment's identity, once it can be read (Redis configured).
+
+        Until then there is no L2 at all: an entry is never read or written under a name that
+        might be another deployment's.
+        """
+        if self.redis_url is None or self.shared is not None or self._engine is None:
+            return
+        try:
+            identity = await deployment_identity(self._engine)
+        except Exception as exc:
+            if not self._identity_failed:
+                log.warning("shared cache off until the deployment is identified: %r", exc)
+            self._identity_failed = True
+            return
+        self._identity_failed = False
+        self.shared = SharedCache(self.redis_url, namespace=namespace(self.namespace, identity))
+        shared_run = self.shared.run(self._stop, self._ring)
+        self._tasks.append(asyncio.create_task(shared_run, name="cache-redis"))
 
     async def stop(self) -> None:
         self._stop.set()
@@ -193,6 +211,7 @@ class ResponseCache:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
             self._wake.clear()
+            await self._open_shared()
             try:
                 await self._poll()
             except Exception as exc:

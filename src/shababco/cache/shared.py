@@ -3,7 +3,8 @@
 Every call has a short socket timeout and no retries; a failure marks Redis down and the cache
 stops asking it (reads go to L1 and PostgreSQL) until a background ping succeeds again, with
 backoff. Keys of one response share a hash tag (`{digest}`), so they sit in one Cluster slot.
-Keys and the channel carry the database's name, so deployments sharing a Redis stay apart.
+Keys and the channel carry the deployment's namespace (`cache.identity`), so deployments sharing a
+Redis never read each other's entries or hear each other's doorbell.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -49,7 +49,6 @@ async def _pause(stop: asyncio.Event, seconds: float) -> None:
 
 class SharedCache:
     def __init__(self, url: str, *, namespace: str) -> None:
-        namespace = re.sub(r"[^A-Za-z0-9_.-]", "_", namespace)
         self._prefix, self._channel = f"shababco:{namespace}:c1", f"shababco:{namespace}:changes"
         self._redis = _client(url, socket_timeout=TIMEOUT_SECONDS)
         # Waits for messages with a timeout of its own: no socket timeout.

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -33,15 +32,25 @@ def async_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def _unnamed() -> str:
+    return ""
+
+
 def _connect_args(statement_cache_size: int) -> dict[str, Any]:
     if statement_cache_size > 0:
         return {"prepared_statement_cache_size": statement_cache_size}
-    # Behind a transaction pooler a prepared statement may land on another server connection:
-    # no caching, and unique names so two clients never collide on one.
+    # Behind a transaction pooler (PgBouncer before 1.21 knows nothing of prepared statements)
+    # consecutive messages may reach different server connections, and a named statement
+    # prepared on one is missing on the other: asyncpg closes statements it no longer needs
+    # (Close, Sync) between another statement's Parse and its Bind, and the pooler may hand the
+    # Bind to another server there. The unnamed statement never outlives its use: with no
+    # statement cache asyncpg sends its Parse again with the Bind, Execute and Sync, so each
+    # execution is complete on whichever server connection it reaches, and nothing is left
+    # prepared behind it.
     return {
         "statement_cache_size": 0,
         "prepared_statement_cache_size": 0,
-        "prepared_statement_name_func": lambda: f"__shababco_{uuid.uuid4().hex}__",
+        "prepared_statement_name_func": _unnamed,
     }
 
 

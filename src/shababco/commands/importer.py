@@ -19,6 +19,7 @@ from shababco.cache.changes import ChangeFeed, Changes
 from shababco.shopify.mirror.apply import upsert_products
 from shababco.shopify.mirror.products import ProductRecords, normalize_product
 from shababco.shopify.payloads import PayloadError
+from shababco.shopify.sync.state import shop_currency
 
 BATCH_SIZE = 500
 
@@ -85,12 +86,15 @@ def _parse(raw: bytes, where: str) -> Any:
 async def import_file(engine: AsyncEngine, path: Path, *, currency: str) -> ImportReport:
     """Import every product of `path` in one transaction; returns what was read and applied.
 
-    Running servers learn of the changes through the change log (their caches invalidate).
+    A new event whose payload names no currency takes the shop's as the store last told the
+    mirror, else `currency`. Running servers learn of the changes through the change log
+    (their caches invalidate).
     """
     report = ImportReport()
     batch: list[ProductRecords] = []
     applied: set[int] = set()
     async with engine.begin() as conn:
+        currency = await shop_currency(conn, fallback=currency)
         for where, product in read_products(path):
             try:
                 batch.append(normalize_product(product, currency=currency))

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from shababco.shopify.sync.state import SHOP, write_state
 from tests.support.factories import BASE_TIME, make_product, make_variant, next_id
 from tests.support.webhook_client import deliver, eventually
 
@@ -161,3 +162,18 @@ async def test_product_webhook_without_metafields_keeps_them(
 
     await eventually(renamed)
     assert (await api.get(f"/events/{product['id']}")).json()["subtitle"] == "Keep me"
+
+
+async def test_a_new_event_takes_the_currency_the_store_last_told(
+    api: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    async with db.begin() as conn:
+        await write_state(conn, name=SHOP, value={"currency_code": "SAR"})
+    product = make_product()
+    await deliver(api, "products/create", product)
+
+    async def created() -> bool:
+        return (await api.get(f"/events/{product['id']}")).status_code == 200
+
+    await eventually(created)
+    assert (await api.get(f"/events/{product['id']}")).json()["currency"] == "SAR"

@@ -14,6 +14,7 @@ from shababco.catalog.models import Event
 from shababco.shopify.mirror.apply import delete_products, upsert_products
 from shababco.shopify.mirror.products import normalize_product
 from shababco.shopify.mirror.sql import in_ids
+from shababco.shopify.sync.state import SHOP, read_state
 
 
 @dataclass
@@ -42,8 +43,13 @@ async def stale_products(conn: AsyncConnection, *, versions: dict[int, datetime]
 async def apply_products(
     conn: AsyncConnection, *, nodes: Sequence[dict[str, Any]], currency: str
 ) -> BatchResult:
-    """Normalize and upsert product nodes; counts the ones that repaired the mirror."""
-    records = [normalize_product(node, currency=currency) for node in nodes]
+    """Normalize and upsert product nodes; counts the ones that repaired the mirror.
+
+    Their prices are in the shop's currency as the store last told it; `currency` is for a
+    mirror that has never been told.
+    """
+    known = (await read_state(conn, name=SHOP) or {}).get("currency_code")
+    records = [normalize_product(node, currency=currency, priced_in=known) for node in nodes]
     if not records:
         return BatchResult()
     stale = await stale_products(conn, versions={r.product_id: r.updated_at for r in records})

@@ -27,6 +27,7 @@ from shababco.shopify.payloads import parse_id, parse_timestamp
 from shababco.shopify.sync.batches import apply_products, tombstone_missing
 from shababco.shopify.sync.inventory import sync_inventory
 from shababco.shopify.sync.orders import apply_order_batch, order_pages
+from shababco.shopify.sync.shop import learn_shop_currency
 from shababco.shopify.sync.state import RECONCILE, SYNC, clear_state, read_state, write_state
 
 Progress = Callable[[str, int, int | None], None]
@@ -89,10 +90,14 @@ async def run_sync(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> SyncReport:
-    """Mirror the whole store, continuing an interrupted run of the same method."""
+    """Mirror the whole store, continuing an interrupted run of the same method.
+
+    `currency` is used only if the store does not say its own.
+    """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
     started = time.monotonic()
+    currency = await learn_shop_currency(engine, client, fallback=currency)
     state = await _start_or_resume(engine, method)
     run = SyncRun(engine, client, currency, changes, progress or _ignore, batch_size, state)
     run.report.resumed_after = int(state.get("processed", 0))

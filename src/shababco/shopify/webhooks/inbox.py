@@ -23,6 +23,7 @@ from shababco.shopify.mirror.apply import apply_inventory_levels, delete_product
 from shababco.shopify.mirror.ledger import apply_orders, apply_refund_lines
 from shababco.shopify.models import WebhookDelivery
 from shababco.shopify.payloads import parse_id
+from shababco.shopify.sync.state import shop_currency
 from shababco.shopify.webhooks.refetch import ProductRefetcher
 from shababco.shopify.webhooks.topics import PRODUCT_UPDATES, Batch
 
@@ -111,9 +112,10 @@ class InboxWorker:
         self, conn: AsyncConnection, pending: Sequence[Any]
     ) -> tuple[set[int], list[Outcome]]:
         """Apply the batch whole, else row by row; returns the changes and each row's outcome."""
+        currency = await shop_currency(conn, fallback=self._currency)
         try:
             async with conn.begin_nested():
-                changed = await apply_deliveries(conn, pending, currency=self._currency)
+                changed = await apply_deliveries(conn, pending, currency=currency)
                 return changed, await _mark(conn, [row.webhook_id for row in pending])
         except Exception as exc:
             if is_database_outage(exc):
@@ -122,7 +124,7 @@ class InboxWorker:
         for row in pending:
             try:
                 async with conn.begin_nested():
-                    changed |= await apply_deliveries(conn, [row], currency=self._currency)
+                    changed |= await apply_deliveries(conn, [row], currency=currency)
                     outcomes += await _mark(conn, [row.webhook_id])
             except Exception as exc:
                 if is_database_outage(exc):

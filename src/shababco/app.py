@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from shababco import __version__, heap, metrics
@@ -85,10 +86,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await jobs.close()
                 await cache.stop()
 
-    app = FastAPI(
+    # Swagger UI's and ReDoc's files are served by this process: the docs work offline.
+    app = FastAPIOffline(
         title="Shababco events API",
         version=__version__,
         lifespan=lifespan,
+        static_url="/docs/static",
     )
     app.state.cache = cache
     app.add_middleware(CacheMiddleware, cache=cache)

@@ -19,6 +19,7 @@ from shababco.simulator.models import (
 from shababco.simulator.resolvers_catalog import find_node, products, products_count, unbounded
 
 PLAN_NAMES = {"standard": "Shopify", "advanced": "Advanced", "plus": "Shopify Plus"}
+SHOP_ID = 60_123_456_789
 
 
 def _by_id(kind: str, table: str) -> Resolver:
@@ -83,7 +84,7 @@ QUERY_ROOT: dict[str, Resolver] = {
 }
 
 SHOP: dict[str, Resolver] = {
-    "id": lambda s, a, c: gid("Shop", 60_123_456_789),
+    "id": lambda s, a, c: gid("Shop", SHOP_ID),
     "name": lambda s, a, c: c.store.shop_name,
     "myshopifyDomain": lambda s, a, c: s.domain,
     "email": lambda s, a, c: f"owner@{s.domain}",

@@ -138,6 +138,7 @@ def demo(
 ) -> None:
     """The embedded default end to end: simulated store, webhooks, initial sync, the API."""
     from shababco.commands.demo import run_demo
+    from shababco.commands.guard import DemoRefused
 
     try:
         run_demo(
@@ -146,6 +147,8 @@ def demo(
             serve=lambda: serve(host="127.0.0.1", port=port, workers=1),
             console=console,
         )
+    except DemoRefused as exc:
+        raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         console.print("demo stopped")
 

@@ -50,6 +50,13 @@ def _orders(_: Any, args: dict[str, Any], ctx: ExecContext) -> Connection:
     return paginate(ordered, lambda order: (order.id,), args, unbounded=unbounded(ctx))
 
 
+def _count(count: int, limit: int | None) -> dict[str, Any]:
+    """A Count capped at `limit`, as Shopify caps it."""
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
+
+
 def _current_bulk(_: Any, args: dict[str, Any], ctx: ExecContext) -> BulkOperation | None:
     operations = ctx.store.bulk_operations
     return operations[max(operations)] if operations else None
@@ -76,6 +83,7 @@ QUERY_ROOT: dict[str, Resolver] = {
     "shop": lambda _, a, c: c.shop,
     "order": _by_id("Order", "orders"),
     "orders": _orders,
+    "ordersCount": lambda _, a, c: _count(len(c.store.orders), a.get("limit", 10000)),
     "webhookSubscription": _by_id("WebhookSubscription", "subscriptions"),
     "webhookSubscriptions": _subscriptions,
     "bulkOperation": _by_id("BulkOperation", "bulk_operations"),

@@ -129,6 +129,23 @@ async def test_events_take_the_shops_currency_not_the_setting(
         assert await shop_currency(conn, fallback="USD") == "SAR"
 
 
+async def test_progress_names_the_totals_the_store_knows(
+    db: AsyncEngine, store: SimulatorProcess, scenario: None
+) -> None:
+    seen: dict[str, tuple[int, int | None]] = {}
+
+    def record(phase: str, done: int, total: int | None) -> None:
+        seen[phase] = (done, total)
+
+    async with shopify_client(store) as client:
+        await run_sync(db, client, currency="SAR", progress=record)
+    truth = await export(store)
+    products, orders = len(truth["events"]), len(truth["orders"])
+    assert seen["exporting products (bulk operation)"] == (products, products)
+    assert seen["products"] == (products, products)
+    assert seen["orders"] == (orders, orders)
+
+
 async def test_a_paged_sync_paces_itself_to_a_small_bucket(db: AsyncEngine) -> None:
     bucket, rate = 1000, 1000
     flags = ("--bucket-size", str(bucket), "--restore-rate", str(rate), "--seed", "3")

@@ -77,6 +77,10 @@ PRODUCT_IDS = """query ProductIds($first: Int!, $after: String) {
 # shop currency").
 SHOP_CURRENCY = "query ShopCurrency { shop { currencyCode } }"
 
+ORDERS_COUNT = """query OrdersCount {
+  ordersCount(limit: null) { count precision }
+}"""
+
 PRODUCTS_COUNT = """query ProductsCount($query: String) {
   productsCount(query: $query, limit: null) { count precision }
 }"""

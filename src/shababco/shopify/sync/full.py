@@ -21,7 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shababco.cache.changes import ChangeFeed, Changes
 from shababco.shopify.admin.bulk import fetch_bulk, spill_result, start_bulk, wait_bulk
 from shababco.shopify.admin.client import ShopifyClient
-from shababco.shopify.admin.documents import BULK_CATALOG, BULK_INVENTORY, PRODUCTS_COUNT
+from shababco.shopify.admin.documents import (
+    BULK_CATALOG,
+    BULK_INVENTORY,
+    ORDERS_COUNT,
+    PRODUCTS_COUNT,
+)
 from shababco.shopify.admin.pages import Page, product_pages
 from shababco.shopify.payloads import parse_id, parse_timestamp
 from shababco.shopify.sync.batches import apply_products, tombstone_missing
@@ -182,8 +187,12 @@ async def _bulk_products(run: SyncRun) -> None:
         operation_id = await start_bulk(run.client, query=BULK_CATALOG)
         await run.commit_state(operation_id=operation_id, after_id=0, processed=0)
     assert operation_id is not None
-    run.progress("waiting for the bulk operation", 0, None)
-    operation = await wait_bulk(run.client, operation_id=operation_id)
+    phase, expected = "exporting products (bulk operation)", await _product_count(run.client)
+    operation = await wait_bulk(
+        run.client,
+        operation_id=operation_id,
+        on_poll=lambda polled: run.progress(phase, polled.root_count or 0, expected),
+    )
     listed_at = parse_timestamp(operation.created_at, field="createdAt")
     spill = await spill_result(run.client, operation)
     # The store computes the levels while we apply the products (one bulk query at a time).
@@ -235,6 +244,7 @@ async def _apply_page_batch(
 
 
 async def _orders(run: SyncRun) -> None:
+    total = int((await run.client.query(ORDERS_COUNT))["ordersCount"]["count"])
     async for page in order_pages(run.client, after=run.state.get("cursor")):
         async with run.engine.begin() as conn:
             events, _ = await apply_order_batch(conn, orders=page.orders)
@@ -242,7 +252,7 @@ async def _orders(run: SyncRun) -> None:
             run.state["orders"] = int(run.state.get("orders", 0)) + len(page.orders)
             await write_state(conn, name=SYNC, value=run.state)
         run.report.orders += len(page.orders)
-        run.progress("orders", int(run.state["orders"]), None)
+        run.progress("orders", int(run.state["orders"]), total)
         await run.publish(events)
 
 

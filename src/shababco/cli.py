@@ -27,7 +27,8 @@ app.add_typer(db_app, name="db")
 webhooks_app = typer.Typer(no_args_is_help=True, help="Webhook subscriptions in the store.")
 app.add_typer(webhooks_app, name="webhooks")
 app.command("simulator")(simulator_command)
-console = Console(stderr=True)
+# Lines are never wrapped: piped output stays one line per message, URLs whole.
+console = Console(stderr=True, soft_wrap=True)
 WORKER_HEALTHCHECK_SECONDS = 30
 T = TypeVar("T")
 

@@ -123,5 +123,6 @@ def test_a_taken_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
         refused = _refused(tmp_path, port)
     assert refused.returncode == 2
     assert f"port {port}" in refused.stderr and "taken" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1  # not wrapped at 80 columns
     assert not (tmp_path / "demo" / "simulator.env").exists()
     assert "starting" not in refused.stderr  # no store, no database was started

@@ -370,7 +370,7 @@ def write(summary: dict[str, Any]) -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "cache.json").write_text(json.dumps(summary, indent=2) + "\n")
     lines = [
-        "# Response cache (issue 6)",
+        "# Response cache",
         "",
         f"`python -m bench.cache_bench --events {summary['events']} "
         f"--seconds {summary['seconds_per_load']}`: one run, {summary['machine']['cpus']} CPUs, "

@@ -172,7 +172,7 @@ def fixed_table(summary: dict[str, Any]) -> list[str]:
 
 def render(summary: dict[str, Any]) -> str:
     lines = [
-        "# Old architecture against the new one (issue 7)",
+        "# Old architecture against the new one",
         "",
         f"Command: `{summary['command']}`  ",
         f"Machine: {summary['machine']}; catalog: {summary['events_in_database']:,} events.",
@@ -196,7 +196,7 @@ def render(summary: dict[str, Any]) -> str:
         + ", ".join(f"{c} {mb} MB" for c, mb in summary["rss_mb"].items())
         + " (each open connection holds a few KB of buffers and protocol state).",
         "",
-        "### SPEC §11 targets measured here",
+        "### Performance targets measured here",
         "",
         "| target | measured | margin | met |",
         "|---|---|---|---|",

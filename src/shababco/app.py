@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -153,11 +154,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await jobs.close()
                 await cache.stop()
 
-    app = FastAPI(
+    # Swagger UI's and ReDoc's files are served by this process: the docs work offline.
+    app = FastAPIOffline(
         title="Shababco events API",
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
+        static_url="/docs/static",
     )
     app.state.cache = cache
     app.state.heartbeat = Heartbeat()

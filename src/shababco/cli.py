@@ -30,7 +30,8 @@ webhooks_app = typer.Typer(
 )
 app.add_typer(webhooks_app, name="webhooks")
 app.command("simulator")(simulator_command)
-console = Console(stderr=True)
+# Lines are never wrapped: piped output stays one line per message, URLs whole.
+console = Console(stderr=True, soft_wrap=True)
 WORKER_HEALTHCHECK_SECONDS = 30
 T = TypeVar("T")
 
@@ -145,6 +146,7 @@ def demo(
 ) -> None:
     """The embedded default end to end: simulated store, webhooks, initial sync, the API."""
     from shababco.commands.demo import run_demo
+    from shababco.commands.guard import DemoRefused
 
     try:
         run_demo(
@@ -153,6 +155,8 @@ def demo(
             serve=lambda: serve(host="127.0.0.1", port=port, workers=1),
             console=console,
         )
+    except DemoRefused as exc:
+        raise _fail(str(exc)) from None
     except KeyboardInterrupt:
         console.print("demo stopped")
 

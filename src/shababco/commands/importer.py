@@ -23,6 +23,7 @@ from shababco.shopify.mirror.apply import upsert_products
 from shababco.shopify.mirror.products import ProductRecords, normalize_product
 from shababco.shopify.mirror.sql import refusal
 from shababco.shopify.payloads import PayloadError, shown
+from shababco.shopify.sync.state import shop_currency
 
 BATCH_SIZE = 500
 
@@ -89,12 +90,15 @@ def _parse(raw: bytes, where: str) -> Any:
 async def import_file(engine: AsyncEngine, path: Path, *, currency: str) -> ImportReport:
     """Import every product of `path` in one transaction; returns what was read and applied.
 
-    Running servers learn of the changes through the change log (their caches invalidate).
+    A new event whose payload names no currency takes the shop's as the store last told the
+    mirror, else `currency`. Running servers learn of the changes through the change log
+    (their caches invalidate).
     """
     report = ImportReport()
     batch: list[tuple[str, ProductRecords]] = []
     applied: set[int] = set()
     async with engine.begin() as conn:
+        currency = await shop_currency(conn, fallback=currency)
         for where, product in read_products(path):
             try:
                 batch.append((where, normalize_product(product, currency=currency)))

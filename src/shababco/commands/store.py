@@ -5,13 +5,15 @@ from __future__ import annotations
 from rich.console import Console
 from rich.progress import (
     BarColumn,
-    MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.text import Text
 
 from shababco.cache.changes import ChangeFeed
 from shababco.config import Settings
@@ -26,6 +28,15 @@ from shababco.shopify.webhooks.subscriptions import (
     list_subscriptions,
     register_subscriptions,
 )
+
+
+class CountColumn(ProgressColumn):
+    """`done/total`, or `done` alone while the total is unknown (never `done/?`)."""
+
+    def render(self, task: Task) -> Text:
+        done = int(task.completed)
+        shown = f"{done}/{int(task.total)}" if task.total is not None else str(done)
+        return Text(shown, style="progress.download")
 
 
 class ProgressBars:
@@ -50,7 +61,7 @@ async def sync_store(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
+        CountColumn(),
         TimeElapsedColumn(),
     )
     async with (

@@ -8,8 +8,10 @@ from contextlib import asynccontextmanager
 
 import orjson
 from fastapi import FastAPI, Request, Response
+from fastapi_offline import FastAPIOffline
 
 from shababco.simulator import control, rest
+from shababco.simulator.about import DESCRIPTION
 from shababco.simulator.graphql_exec import MISSING_QUERY, execute_request, read_request
 from shababco.simulator.runtime import Simulator, SimulatorConfig
 from shababco.simulator.schema import admin_schema
@@ -32,16 +34,16 @@ def create_app(config: SimulatorConfig) -> FastAPI:
         finally:
             await simulator.dispatcher.stop()
 
-    app = FastAPI(
+    # Swagger UI's files are served by this process: the docs work with no network.
+    app = FastAPIOffline(
         title="Shababco simulated Shopify store",
-        description=(
-            "Control API of the simulator. Shopify's own APIs live under /admin/api/{version}/."
-        ),
+        description=DESCRIPTION,
         version="1",
         lifespan=lifespan,
         openapi_url="/_simulator/openapi.json",
         docs_url="/_simulator/docs",
         redoc_url=None,
+        static_url="/_simulator/docs/static",
     )
     app.state.simulator = simulator
     app.include_router(control.router)
@@ -71,4 +73,5 @@ def create_app(config: SimulatorConfig) -> FastAPI:
         """Liveness; needs no token."""
         return {"status": "ok"}
 
+    app.include_router(rest.unknown_routes)
     return app

@@ -12,6 +12,7 @@ from graphql.execution.values import get_variable_values
 from shababco.simulator.context import ExecContext
 from shababco.simulator.cost import CostWalker, actual_cost
 from shababco.simulator.executor import is_supported, run
+from shababco.simulator.gids import invalid_id_errors
 from shababco.simulator.schema import InvalidQuery, admin_schema, parse_and_validate, shopify_error
 from shababco.simulator.throttle import SINGLE_QUERY_MAX_COST, CostBucket
 
@@ -75,6 +76,9 @@ def execute_request(
         return _answer(
             {"errors": [shopify_error(e, "variableMismatch") for e in coerced]}, bucket, 0, 0
         )
+    invalid_ids = invalid_id_errors(admin_schema(), document, operation, coerced.coerced)
+    if invalid_ids:
+        return _answer({"errors": invalid_ids}, bucket, 0, 0)
     fragments = {
         d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)
     }

@@ -102,12 +102,12 @@ def product_set(_: Any, args: dict[str, Any], ctx: ExecContext) -> dict[str, Any
         ctx, identifier.get("id") or data.get("id"), identifier.get("handle")
     )
     created = product is None
+    if _blank_title(data, required=created):
+        return {
+            "product": None,
+            "userErrors": [user_error(["input", "title"], "Title can't be blank", "BLANK")],
+        }
     if product is None:
-        if not data.get("title"):
-            return {
-                "product": None,
-                "userErrors": [user_error(["input", "title"], "Title can't be blank", "BLANK")],
-            }
         product = _new_product(ctx, data["title"])
     errors = apply_product_fields(ctx, product, data)
     if data.get("productOptions") is not None:
@@ -139,6 +139,14 @@ def product_set(_: Any, args: dict[str, Any], ctx: ExecContext) -> dict[str, Any
     return {"product": product, "productSetOperation": None, "userErrors": []}
 
 
+def _blank_title(data: dict[str, Any], *, required: bool) -> bool:
+    """Shopify refuses a blank or whitespace-only title, and a new product without one."""
+    title = data.get("title")
+    if title is None:
+        return required
+    return not str(title).strip()
+
+
 def _identified_product(
     ctx: ExecContext, product_gid: str | None, handle: str | None
 ) -> Product | None:
@@ -155,6 +163,8 @@ def product_update(_: Any, args: dict[str, Any], ctx: ExecContext) -> dict[str, 
     product = _identified_product(ctx, data.get("id"), None)
     if product is None:
         return {"product": None, "userErrors": [user_error(["id"], "Product does not exist")]}
+    if _blank_title(data, required=False):
+        return {"product": None, "userErrors": [user_error(["title"], "Title can't be blank")]}
     errors = apply_product_fields(ctx, product, data)
     if errors:
         return {"product": None, "userErrors": errors}

@@ -19,6 +19,7 @@ from shababco.simulator.models import (
 from shababco.simulator.resolvers_catalog import find_node, products, products_count, unbounded
 
 PLAN_NAMES = {"standard": "Shopify", "advanced": "Advanced", "plus": "Shopify Plus"}
+SHOP_ID = 60_123_456_789
 
 
 def _by_id(kind: str, table: str) -> Resolver:
@@ -49,6 +50,13 @@ def _orders(_: Any, args: dict[str, Any], ctx: ExecContext) -> Connection:
     return paginate(ordered, lambda order: (order.id,), args, unbounded=unbounded(ctx))
 
 
+def _count(count: int, limit: int | None) -> dict[str, Any]:
+    """A Count capped at `limit`, as Shopify caps it."""
+    if limit is not None and count > limit:
+        return {"count": limit, "precision": "AT_LEAST"}
+    return {"count": count, "precision": "EXACT"}
+
+
 def _current_bulk(_: Any, args: dict[str, Any], ctx: ExecContext) -> BulkOperation | None:
     operations = ctx.store.bulk_operations
     return operations[max(operations)] if operations else None
@@ -75,6 +83,7 @@ QUERY_ROOT: dict[str, Resolver] = {
     "shop": lambda _, a, c: c.shop,
     "order": _by_id("Order", "orders"),
     "orders": _orders,
+    "ordersCount": lambda _, a, c: _count(len(c.store.orders), a.get("limit", 10000)),
     "webhookSubscription": _by_id("WebhookSubscription", "subscriptions"),
     "webhookSubscriptions": _subscriptions,
     "bulkOperation": _by_id("BulkOperation", "bulk_operations"),
@@ -83,7 +92,7 @@ QUERY_ROOT: dict[str, Resolver] = {
 }
 
 SHOP: dict[str, Resolver] = {
-    "id": lambda s, a, c: gid("Shop", 60_123_456_789),
+    "id": lambda s, a, c: gid("Shop", SHOP_ID),
     "name": lambda s, a, c: c.store.shop_name,
     "myshopifyDomain": lambda s, a, c: s.domain,
     "email": lambda s, a, c: f"owner@{s.domain}",

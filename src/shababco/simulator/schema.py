@@ -22,12 +22,13 @@ SCHEMA_VERSION = "2026-07"
 SCHEMA_PACKAGE = "shababco.data.shopify"
 SCHEMA_FILE = f"admin_{SCHEMA_VERSION}.json.gz"
 
-# graphql-core phrasing -> graphql-ruby (Shopify) phrasing and error code.
-_REWRITES: list[tuple[re.Pattern[str], str, str]] = [
+# graphql-core phrasing -> graphql-ruby (Shopify) phrasing, error code and extensions.
+_REWRITES: list[tuple[re.Pattern[str], str, str, dict[str, str]]] = [
     (
         re.compile(r"Cannot query field '(?P<field>\w+)' on type '(?P<type>\w+)'\..*", re.S),
         "Field '{field}' doesn't exist on type '{type}'",
         "undefinedField",
+        {"typeName": "{type}", "fieldName": "{field}"},
     ),
     (
         re.compile(
@@ -35,6 +36,7 @@ _REWRITES: list[tuple[re.Pattern[str], str, str]] = [
         ),
         "Field '{field}' doesn't accept argument '{arg}'",
         "argumentNotAccepted",
+        {"name": "{field}", "typeName": "Field", "argumentName": "{arg}"},
     ),
     (
         re.compile(
@@ -42,6 +44,7 @@ _REWRITES: list[tuple[re.Pattern[str], str, str]] = [
         ),
         "Field '{field}' is missing required arguments: {arg}",
         "missingRequiredArguments",
+        {"className": "Field", "name": "{field}", "arguments": "{arg}"},
     ),
 ]
 
@@ -81,11 +84,13 @@ def parse_and_validate(query: str) -> DocumentNode:
 def shopify_error(error: GraphQLError, default_code: str = "validationError") -> dict[str, Any]:
     """Format a graphql-core error the way Shopify's graphql-ruby server words it."""
     message, extensions = error.message, {"code": default_code}
-    for pattern, template, code in _REWRITES:
+    for pattern, template, code, details in _REWRITES:
         match = pattern.fullmatch(error.message)
         if match:
-            message = template.format(**match.groupdict())
-            extensions = {"code": code, **match.groupdict()}
+            found = match.groupdict()
+            message = template.format(**found)
+            extensions = {"code": code}
+            extensions |= {key: value.format(**found) for key, value in details.items()}
             break
     formatted: dict[str, Any] = {"message": message, "extensions": extensions}
     if error.locations:

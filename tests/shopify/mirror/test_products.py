@@ -259,3 +259,29 @@ def test_the_trigger_time_is_kept_and_orders_records() -> None:
     assert (
         normalize_product(undated, currency="USD", triggered_at=triggered).updated_at == triggered
     )
+
+
+def test_the_shops_currency_among_several_presentment_prices() -> None:
+    def presented(code: str, amount: str) -> dict[str, Any]:
+        return {"price": {"amount": amount, "currency_code": code}, "compare_at_price": None}
+
+    variant = make_variant(price="100")
+    variant["presentment_prices"] = [presented("EUR", "92.00"), presented("SAR", "100.00")]
+    product = make_product(variants=[variant])
+    assert normalize_product(product, currency="USD").event.fields["currency"] == "SAR"
+    variant["presentment_prices"] = [presented("EUR", "100.00"), presented("SAR", "100.00")]
+    undecided = normalize_product(make_product(variants=[variant]), currency="USD")
+    assert "currency" not in undecided.event.fields
+    assert undecided.event.defaults["currency"] == "USD"
+
+
+def test_graphql_prices_are_in_the_currency_their_source_names() -> None:
+    node = graphql_node(make_product())
+    assert (
+        normalize_product(node, currency="USD", priced_in="SAR").event.fields["currency"] == "SAR"
+    )
+    node["priceRangeV2"] = {"minVariantPrice": {"amount": "5.0", "currencyCode": "AED"}}
+    assert (
+        normalize_product(node, currency="USD", priced_in="SAR").event.fields["currency"] == "AED"
+    )
+    assert "currency" not in normalize_product(make_product(), currency="USD").event.fields

@@ -6,13 +6,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.cache.changes import ChangeFeed, Changes
 from shababco.catalog.models import Event, Ticket
 from shababco.shopify.sync.full import run_sync
-from shababco.shopify.sync.state import RECONCILE, SYNC, read_state
+from shababco.shopify.sync.state import RECONCILE, SYNC, read_state, shop_currency
 from tests.support.mirror import assert_mirror_matches
 from tests.support.scenario import PRODUCT_DELETE, run_scenario
 from tests.support.simulator import (
@@ -112,6 +112,38 @@ async def test_a_resync_removes_deleted_products(db: AsyncEngine, store: Simulat
             await conn.execute(select(Event).where(Event.shopify_product_id == int(victim)))
         ).one()
     assert row.deleted_at is not None
+
+
+@pytest.mark.parametrize("method", ["bulk", "pages"])
+async def test_events_take_the_shops_currency_not_the_setting(
+    db: AsyncEngine, store: SimulatorProcess, method: str
+) -> None:
+    async with db.begin() as conn:  # a mirror filled before it knew the shop's currency
+        await conn.execute(update(Event).values(currency="USD"))
+    async with shopify_client(store) as client:
+        await run_sync(db, client, method=method, currency="USD")
+    shop = (await export(store))["shop"]["currency"]
+    async with db.connect() as conn:
+        listed = select(Event.currency).where(Event.deleted_at.is_(None)).distinct()
+        assert set((await conn.execute(listed)).scalars()) == {shop} == {"SAR"}
+        assert await shop_currency(conn, fallback="USD") == "SAR"
+
+
+async def test_progress_names_the_totals_the_store_knows(
+    db: AsyncEngine, store: SimulatorProcess, scenario: None
+) -> None:
+    seen: dict[str, tuple[int, int | None]] = {}
+
+    def record(phase: str, done: int, total: int | None) -> None:
+        seen[phase] = (done, total)
+
+    async with shopify_client(store) as client:
+        await run_sync(db, client, currency="SAR", progress=record)
+    truth = await export(store)
+    products, orders = len(truth["events"]), len(truth["orders"])
+    assert seen["exporting products (bulk operation)"] == (products, products)
+    assert seen["products"] == (products, products)
+    assert seen["orders"] == (orders, orders)
 
 
 async def test_a_paged_sync_paces_itself_to_a_small_bucket(db: AsyncEngine) -> None:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.shopify.models import WebhookDelivery
+from shababco.shopify.sync.state import SHOP, write_state
 from tests.support.factories import BASE_TIME, make_product, make_variant, next_id
 from tests.support.webhook_client import deliver, eventually
 
@@ -215,3 +216,18 @@ async def test_equal_updated_at_is_broken_by_the_trigger_time(
         await inbox_settled(db, delivered)  # one at a time: arrival order is what is tested
     assert (await api.get(f"/events/{product['id']}")).json()["title"] == "newer"
     assert (await ticket(api, product))["available"] == 7
+
+
+async def test_a_new_event_takes_the_currency_the_store_last_told(
+    api: httpx.AsyncClient, db: AsyncEngine
+) -> None:
+    async with db.begin() as conn:
+        await write_state(conn, name=SHOP, value={"currency_code": "SAR"})
+    product = make_product()
+    await deliver(api, "products/create", product)
+
+    async def created() -> bool:
+        return (await api.get(f"/events/{product['id']}")).status_code == 200
+
+    await eventually(created)
+    assert (await api.get(f"/events/{product['id']}")).json()["currency"] == "SAR"

@@ -14,7 +14,7 @@ import logging
 import os
 import sqlite3
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,13 +74,23 @@ async def fetch_bulk(client: ShopifyClient, *, operation_id: str) -> BulkOperati
     return None if node is None else _operation(node)
 
 
-async def wait_bulk(client: ShopifyClient, *, operation_id: str) -> BulkOperation:
-    """Poll until the operation completes; raise if it fails, is cancelled or expires."""
+async def wait_bulk(
+    client: ShopifyClient,
+    *,
+    operation_id: str,
+    on_poll: Callable[[BulkOperation], None] | None = None,
+) -> BulkOperation:
+    """Poll until the operation completes; raise if it fails, is cancelled or expires.
+
+    `on_poll` sees the operation at every poll (its root object count grows as it runs).
+    """
     delay = POLL_FIRST_SECONDS
     while True:
         operation = await fetch_bulk(client, operation_id=operation_id)
         if operation is None:
             raise BulkOperationError(f"bulk operation {operation_id} is unknown to the store")
+        if on_poll is not None:
+            on_poll(operation)
         if operation.status == "COMPLETED":
             return operation
         if operation.status not in {"CREATED", "RUNNING"}:

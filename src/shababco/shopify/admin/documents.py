@@ -73,6 +73,14 @@ PRODUCT_IDS = """query ProductIds($first: Int!, $after: String) {
   }
 }"""
 
+# The currency every price the Admin API reports is in (variant `price` is "in the default
+# shop currency").
+SHOP_CURRENCY = "query ShopCurrency { shop { currencyCode } }"
+
+ORDERS_COUNT = """query OrdersCount {
+  ordersCount(limit: null) { count precision }
+}"""
+
 PRODUCTS_COUNT = """query ProductsCount($query: String) {
   productsCount(query: $query, limit: null) { count precision }
 }"""

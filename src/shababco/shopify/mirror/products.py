@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -17,7 +18,6 @@ import orjson
 from shababco.shopify.payloads import (
     MAX_INT,
     PayloadError,
-    clean_text,
     first_present,
     html_to_text,
     nodes,
@@ -84,9 +84,17 @@ NEVER = datetime.min.replace(tzinfo=UTC)
 
 
 def normalize_product(
-    product: Mapping[str, Any], *, currency: str, triggered_at: datetime | None = None
+    product: Mapping[str, Any],
+    *,
+    currency: str,
+    priced_in: str | None = None,
+    triggered_at: datetime | None = None,
 ) -> ProductRecords:
     """Records for one product; raises PayloadError when a required field is missing or bad.
+
+    The event's currency is the one the payload names; else `priced_in`, the currency its
+    source is known to price in (the Admin GraphQL API prices in the shop's currency); else
+    `currency`, which only a new row takes.
 
     `triggered_at` is when the payload's state was taken: a webhook's X-Shopify-Triggered-At,
     or when a sync asked the store. Shopify's `updated_at` has one-second resolution, so it
@@ -99,6 +107,8 @@ def normalize_product(
         product = {**product, "updated_at": triggered_at.isoformat()}
     event = _event_record(product, currency)
     event.fields["shopify_triggered_at"] = triggered_at
+    if "currency" not in event.fields and priced_in is not None:
+        event.fields["currency"] = priced_in
     carried, variants = first_present(product, "variants")
     tickets = None
     levels = None
@@ -205,12 +215,42 @@ def _image(item: Mapping[str, Any], position: int) -> dict[str, Any]:
 
 
 def _currency(product: Mapping[str, Any]) -> str | None:
+    """The currency the payload says its prices are in, if it says.
+
+    GraphQL: `priceRangeV2 { minVariantPrice { currencyCode } }`. REST: a variant's
+    `presentment_prices` list every currency the shop presents; the shop's own is the one whose
+    amount is the variant's `price` (taken only when that picks one currency).
+    """
+    price_range = product.get("priceRangeV2")
+    if isinstance(price_range, Mapping):
+        minimum = price_range.get("minVariantPrice")
+        if isinstance(minimum, Mapping) and isinstance(minimum.get("currencyCode"), str):
+            return str(minimum["currencyCode"])
     for variant in nodes(product.get("variants")):
-        for presentment in variant.get("presentment_prices") or []:
-            price = presentment.get("price") if isinstance(presentment, Mapping) else None
-            if isinstance(price, Mapping) and isinstance(price.get("currency_code"), str):
-                return clean_text(price["currency_code"])
+        presented = _presentment_prices(variant)
+        price = _decimal(variant.get("price"))
+        matching = {code for code, amount in presented if price is not None and amount == price}
+        candidates = matching or {code for code, _ in presented}
+        if len(candidates) == 1:
+            return candidates.pop()
     return None
+
+
+def _presentment_prices(variant: Mapping[str, Any]) -> list[tuple[str, Decimal | None]]:
+    """(currency code, amount) of a REST variant's presentment prices."""
+    found = []
+    for presentment in variant.get("presentment_prices") or []:
+        price = presentment.get("price") if isinstance(presentment, Mapping) else None
+        if isinstance(price, Mapping) and isinstance(price.get("currency_code"), str):
+            found.append((str(price["currency_code"]), _decimal(price.get("amount"))))
+    return found
+
+
+def _decimal(value: Any) -> Decimal | None:
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        return None
 
 
 def _metafields(value: Any) -> dict[str, dict[str, Any]]:

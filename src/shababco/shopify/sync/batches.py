@@ -22,6 +22,7 @@ from shababco.shopify.mirror.apply import delete_products, upsert_products
 from shababco.shopify.mirror.products import ProductRecords, normalize_product
 from shababco.shopify.mirror.sql import in_ids, refusal
 from shababco.shopify.payloads import PayloadError
+from shababco.shopify.sync.state import SHOP, read_state
 
 log = logging.getLogger(__name__)
 
@@ -60,13 +61,20 @@ async def apply_products(
     """Normalize and upsert product nodes; counts the ones that repaired the mirror.
 
     `observed_at` is when the store was asked for them: it breaks ties of `updated_at` with
-    webhooks (see `mirror.apply`). The caller's transaction must be open (savepoints).
+    webhooks (see `mirror.apply`). Their prices are in the shop's currency as the store last
+    told it; `currency` is for a mirror that has never been told. The caller's transaction must
+    be open (savepoints).
     """
+    known = (await read_state(conn, name=SHOP) or {}).get("currency_code")
     result = BatchResult()
     records = []
     for node in nodes:
         try:
-            records.append(normalize_product(node, currency=currency, triggered_at=observed_at))
+            records.append(
+                normalize_product(
+                    node, currency=currency, priced_in=known, triggered_at=observed_at
+                )
+            )
         except PayloadError as exc:
             result.skipped[str(node.get("id") if isinstance(node, dict) else node)] = str(exc)
     if records:

@@ -21,12 +21,18 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shababco.cache.changes import ChangeFeed, Changes
 from shababco.shopify.admin.bulk import fetch_bulk, spill_result, start_bulk, wait_bulk
 from shababco.shopify.admin.client import ShopifyClient
-from shababco.shopify.admin.documents import BULK_CATALOG, BULK_INVENTORY, PRODUCTS_COUNT
+from shababco.shopify.admin.documents import (
+    BULK_CATALOG,
+    BULK_INVENTORY,
+    ORDERS_COUNT,
+    PRODUCTS_COUNT,
+)
 from shababco.shopify.admin.pages import Page, product_pages
 from shababco.shopify.payloads import parse_id, parse_timestamp
 from shababco.shopify.sync.batches import apply_products, tombstone_missing
 from shababco.shopify.sync.inventory import sync_inventory
 from shababco.shopify.sync.orders import apply_order_batch, order_pages
+from shababco.shopify.sync.shop import learn_shop_currency
 from shababco.shopify.sync.state import RECONCILE, SYNC, clear_state, read_state, write_state
 
 Progress = Callable[[str, int, int | None], None]
@@ -90,10 +96,14 @@ async def run_sync(
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> SyncReport:
-    """Mirror the whole store, continuing an interrupted run of the same method."""
+    """Mirror the whole store, continuing an interrupted run of the same method.
+
+    `currency` is used only if the store does not say its own.
+    """
     if method not in METHODS:
         raise ValueError(f"method must be one of {', '.join(METHODS)}")
     started = time.monotonic()
+    currency = await learn_shop_currency(engine, client, fallback=currency)
     state = await _start_or_resume(engine, method)
     run = SyncRun(engine, client, currency, changes, progress or _ignore, batch_size, state)
     run.report.resumed_after = int(state.get("processed", 0))
@@ -181,8 +191,12 @@ async def _bulk_products(run: SyncRun) -> None:
         operation_id = await start_bulk(run.client, query=BULK_CATALOG)
         await run.commit_state(operation_id=operation_id, after_id=0, processed=0)
     assert operation_id is not None
-    run.progress("waiting for the bulk operation", 0, None)
-    operation = await wait_bulk(run.client, operation_id=operation_id)
+    phase, expected = "exporting products (bulk operation)", await _product_count(run.client)
+    operation = await wait_bulk(
+        run.client,
+        operation_id=operation_id,
+        on_poll=lambda polled: run.progress(phase, polled.root_count or 0, expected),
+    )
     listed_at = parse_timestamp(operation.created_at, field="createdAt")
     spill = await spill_result(run.client, operation)
     # The store computes the levels while we apply the products (one bulk query at a time).
@@ -234,6 +248,7 @@ async def _apply_page_batch(
 
 
 async def _orders(run: SyncRun) -> None:
+    total = int((await run.client.query(ORDERS_COUNT))["ordersCount"]["count"])
     async for page in order_pages(run.client, after=run.state.get("cursor")):
         async with run.engine.begin() as conn:
             events, _ = await apply_order_batch(conn, orders=page.orders)
@@ -241,7 +256,7 @@ async def _orders(run: SyncRun) -> None:
             run.state["orders"] = int(run.state.get("orders", 0)) + len(page.orders)
             await write_state(conn, name=SYNC, value=run.state)
         run.report.orders += len(page.orders)
-        run.progress("orders", int(run.state["orders"]), None)
+        run.progress("orders", int(run.state["orders"]), total)
         await run.publish(events)
 
 

@@ -34,6 +34,7 @@ from shababco.shopify.payloads import parse_id, parse_timestamp
 from shababco.shopify.sync.batches import apply_products, stale_products, tombstone_missing
 from shababco.shopify.sync.inventory import sync_inventory
 from shababco.shopify.sync.orders import apply_order_batch, order_pages
+from shababco.shopify.sync.shop import learn_shop_currency
 from shababco.shopify.sync.state import RECONCILE, read_state, write_state
 from shababco.shopify.webhooks.subscriptions import repair_subscriptions
 
@@ -108,8 +109,12 @@ async def reconcile(
     address: str | None = None,
 ) -> ReconcileReport:
     """Run one reconciliation pass and return what it repaired; with `address` (this service's
-    public base URL) the webhook subscriptions too."""
+    public base URL) the webhook subscriptions too.
+
+    `currency` is used only if the store does not say its own.
+    """
     clock = time.monotonic()
+    currency = await learn_shop_currency(engine, client, fallback=currency)
     async with engine.connect() as conn:
         state = await read_state(conn, name=RECONCILE) or {}
     watermark = state.get("watermark")

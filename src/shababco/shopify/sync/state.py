@@ -1,4 +1,4 @@
-"""Named progress markers in `sync_state`: a sync's cursor, reconciliation's watermark."""
+"""Named markers in `sync_state`: a sync's cursor, reconciliation's watermark, the shop's facts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from shababco.shopify.models import SyncState
 
 SYNC = "sync"
 RECONCILE = "reconcile"
+SHOP = "shop"
 
 
 async def read_state(conn: AsyncConnection, *, name: str) -> dict[str, Any] | None:
@@ -33,3 +34,9 @@ async def write_state(conn: AsyncConnection, *, name: str, value: dict[str, Any]
 
 async def clear_state(conn: AsyncConnection, *, name: str) -> None:
     await conn.execute(delete(SyncState).where(SyncState.name == name))
+
+
+async def shop_currency(conn: AsyncConnection, *, fallback: str) -> str:
+    """The shop's currency as the store last said (sync, reconcile), else `fallback`."""
+    known = (await read_state(conn, name=SHOP) or {}).get("currency_code")
+    return known if isinstance(known, str) else fallback

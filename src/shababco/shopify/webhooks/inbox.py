@@ -26,6 +26,7 @@ from shababco.shopify.mirror.apply import apply_inventory_levels, delete_product
 from shababco.shopify.mirror.ledger import apply_orders, apply_refund_lines
 from shababco.shopify.models import WebhookDelivery
 from shababco.shopify.payloads import parse_id
+from shababco.shopify.sync.state import shop_currency
 from shababco.shopify.webhooks.failures import Failure, Kind, backoff_seconds, classify, gives_up
 from shababco.shopify.webhooks.refetch import ProductRefetcher
 from shababco.shopify.webhooks.topics import PRODUCT_UPDATES, Batch
@@ -157,9 +158,10 @@ class InboxWorker:
         self, conn: AsyncConnection, rows: Sequence[Any]
     ) -> tuple[set[int], list[Outcome]]:
         """Apply the rows whole, else one by one; returns the changes and each row's outcome."""
+        currency = await shop_currency(conn, fallback=self._currency)
         try:
             async with conn.begin_nested():
-                changed = await apply_deliveries(conn, rows, currency=self._currency)
+                changed = await apply_deliveries(conn, rows, currency=currency)
                 return changed, await _mark(conn, [row.webhook_id for row in rows])
         except Exception as exc:
             if classify(exc).kind is Kind.OUTAGE:
@@ -168,7 +170,7 @@ class InboxWorker:
         for row in rows:
             try:
                 async with conn.begin_nested():
-                    changed |= await apply_deliveries(conn, [row], currency=self._currency)
+                    changed |= await apply_deliveries(conn, [row], currency=currency)
                     outcomes += await _mark(conn, [row.webhook_id])
             except Exception as exc:
                 failure = classify(exc)

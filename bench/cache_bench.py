@@ -1,4 +1,4 @@
-"""Cached read throughput against a bare Starlette endpoint and the original plan (issue 6), and
+"""Cached read throughput against a bare Starlette endpoint and the original plan, and
 webhook-to-visible latency across two processes.
 
     apt-get install -y wrk redis-server     # this benchmark NEEDS `wrk` and `redis-server`

@@ -1,4 +1,4 @@
-"""Uncached read latency at 100k events / 500k tickets, and the query plans behind it (issue 2).
+"""Uncached read latency at 100k events / 500k tickets, and the query plans behind it.
 
     .venv/bin/python -m bench.catalog_reads [--events 100000] [--requests 400] [--rounds 3]
         [--reference SRC]
@@ -7,7 +7,7 @@ Loads generated products through the real normalizer and upsert into a database 
 (`shababco_bench` on DATABASE_URL's server, or the local server), checks with EXPLAIN that no
 read scans a table sequentially (the statements: bench.catalog_explain), then times sequential
 HTTP requests against `shababco serve` (one worker, no cache) on a real socket, through a lean
-client (bench.lean_client) so that the time is the server's rather than httpx's. Writes
+client (bench.tools.lean_client) so that the time is the server's rather than httpx's. Writes
 bench/results/catalog_reads.{md,json} and bench/results/catalog_explain.txt. The targets are
 judged on this code's server alone, after an untimed warm-up round, over several rounds of other
 requests (`--rounds`). With `--reference SRC` (another checkout's `src/`, e.g. of the last commit
@@ -50,7 +50,7 @@ from bench.catalog_explain import (
     tickets_of_statement,
     visible_tickets_statement,
 )
-from bench.lean_client import LeanClient
+from bench.tools.lean_client import LeanClient
 from shababco.catalog.columns import listed
 from shababco.catalog.models import Event
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort

@@ -3,7 +3,7 @@
     OLD_API_STORE_URL=http://127.0.0.1:8081 OLD_API_ACCESS_TOKEN=… \\
         .venv/bin/python -m uvicorn bench.old_api:app --workers 1
 
-As the API ran before the mirror (issue 7's "before" column): no database, no cache; a list is
+As the API ran before the mirror (the "before" column): no database, no cache; a list is
 `products.json?limit=…`, a search fetches products.json and filters titles in process, a detail
 or its tickets is `products/{id}.json`. On 429 it sleeps `Retry-After` and asks again, so under
 load its latency is the leaky bucket's queue (2 calls/s shared by all users) plus the store's.

@@ -1,4 +1,4 @@
-"""Initial sync benchmark (SPEC §11): N events through the simulator's throttling.
+"""Initial sync benchmark: N events through the simulator's throttling.
 
     .venv/bin/python -m bench.sync_bench --events 10000 --restore-rate 2000
 

@@ -1,4 +1,4 @@
-"""Every SPEC §11 target against the committed benchmark results, in one table.
+"""Every performance target against the committed benchmark results, in one table.
 
     .venv/bin/python -m bench.targets
 

@@ -38,8 +38,8 @@ import asyncpg
 import httpx
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.support.factories import make_product
-from tests.support.processes import RedisServer, ServeProcess, start_all
-from tests.support.topology import REPLICA_DELAY_MS, Topology
+from tests.support.infra.processes import RedisServer, ServeProcess, start_all
+from tests.support.infra.topology import REPLICA_DELAY_MS, Topology
 from tests.support.webhook_client import deliver, eventually
 
 from bench.catalog_reads import load

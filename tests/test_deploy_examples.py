@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import ServeProcess, start_all, wait_until
+from tests.support.infra.processes import ServeProcess, start_all, wait_until
 from tests.support.server import free_port
 from tests.support.services import ROOT, on_ci
 from tests.support.webhook_client import eventually

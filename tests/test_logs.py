@@ -1,4 +1,4 @@
-"""Structured logs: JSON lines with the request id; secrets never logged (SPEC §9, §12)."""
+"""Structured logs: JSON lines with the request id; secrets never logged."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`/metrics` after real traffic: every plan metric, with route templates as labels (SPEC §9)."""
+"""`/metrics` after real traffic: every plan metric, with route templates as labels."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from shababco.shopify.sync.reconcile import ReconcileReport
 from shababco.shopify.sync.scheduled import record
 from tests.support.data import load_products
 from tests.support.factories import make_product
-from tests.support.processes import ServeProcess
+from tests.support.infra.processes import ServeProcess
 from tests.support.server import LiveServer
 from tests.support.services import ROOT
 from tests.support.webhook_client import deliver, eventually

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shababco.config import Settings
 from shababco.shopify.models import WebhookDelivery
 from tests.support.factories import make_product
-from tests.support.pg_faults import FORWARD, FaultyPostgres, Mode
+from tests.support.infra.pg_faults import FORWARD, FaultyPostgres, Mode
 from tests.support.server import LiveServer, free_port
 from tests.support.webhook_client import eventually, shopify_headers
 
@@ -56,7 +56,7 @@ async def test_reads_and_readiness_report_the_outage(unreachable_database: LiveS
     assert health.status_code == 200
 
 
-# Every state in which PostgreSQL cannot serve, as it shows on the wire (tests.support.pg_faults).
+# Every state in which PostgreSQL cannot serve, as it shows on the wire (support.infra.pg_faults).
 OUTAGES = [
     ("connection refused", Mode("refuse")),
     ("shutting down", Mode("fatal", "57P03", "the database system is shutting down")),

@@ -25,10 +25,10 @@ from shababco.database.engines import create_engine
 from shababco.database.migrate import upgrade
 from tests.support.data import TEST_SHOP
 from tests.support.factories import make_product
-from tests.support.processes import RedisServer, ServeProcess, start_all
+from tests.support.infra.processes import RedisServer, ServeProcess, start_all
+from tests.support.infra.topology import REPLICA_DELAY_MS, Topology, missing_tools
 from tests.support.services import admin_postgres_url, on_ci
 from tests.support.simulator import SHABABCO, TOKEN, spawn_simulator, stop_simulator
-from tests.support.topology import REPLICA_DELAY_MS, Topology, missing_tools
 from tests.support.webhook_client import VISIBLE_WITHIN, deliver, eventually
 
 POOLED = {"DB_STATEMENT_CACHE_SIZE": "0", "DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "5"}

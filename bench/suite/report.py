@@ -31,7 +31,7 @@ def ratio(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any] | N
 
 
 def suite_targets(summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Every SPEC §11 target this suite measures, met or not, with the measured figure."""
+    """Every performance target this suite measures, met or not, with the measured figure."""
     found = []
     for config in CONFIGS:
         cells = [

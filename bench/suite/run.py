@@ -38,10 +38,10 @@ from bench import targets
 from bench.cache_bench import redis_server, running, server_env, shababco_serve, started, uvicorn
 from bench.cache_bench import wrk as run_wrk
 from bench.catalog_reads import bench_url, ensure_database, load
-from bench.closed_loop import Samples, censored_percentile, closed_loop
 from bench.suite import report as suite_report
 from bench.suite.paths import READS, generated_ids, mixed_paths, read_paths
-from bench.wrk_lua import Pacing, write_script
+from bench.tools.closed_loop import Samples, censored_percentile, closed_loop
+from bench.tools.wrk_lua import Pacing, write_script
 from shababco.catalog.models import Event
 from shababco.database.migrate import upgrade
 

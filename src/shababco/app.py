@@ -247,6 +247,7 @@ def create_intake_app(settings: Settings, *, main: FastAPI) -> FastAPI:
             await database.dispose()
 
     intake = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    intake.add_middleware(HeadAsGet)
     intake.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)
     install_error_handlers(intake)
     intake.include_router(webhooks_router)

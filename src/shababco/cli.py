@@ -1,4 +1,4 @@
-"""The `shababco` command (SPEC §10)."""
+"""The `shababco` command."""
 
 from __future__ import annotations
 

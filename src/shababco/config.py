@@ -1,4 +1,4 @@
-"""Typed settings from the environment and `.env` (SPEC §10); fails fast naming what is wrong."""
+"""Typed settings from the environment and `.env`; fails fast naming what is wrong."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every Prometheus metric of the service, named once here (SPEC §9).
+"""Every Prometheus metric of the service, named once here.
 
 The original plan's names:
 - `api_requests_total{endpoint,method,status}`: answered requests

@@ -1,8 +1,8 @@
 import asyncio
 import math
 
-from bench.closed_loop import Percentile, Samples, censored_percentile, closed_loop
 from bench.suite.run import old_window
+from bench.tools.closed_loop import Percentile, Samples, censored_percentile, closed_loop
 
 
 def test_percentile_without_censoring_is_exact() -> None:

@@ -1,4 +1,4 @@
-"""The benchmark's keep-alive GET client (bench.lean_client) against a real HTTP/1.1 server."""
+"""The benchmarks' keep-alive GET client (bench.tools.lean_client) against a real server."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
 import pytest
-from bench.lean_client import LeanClient
+from bench.tools.lean_client import LeanClient
 
 
 class _Handler(BaseHTTPRequestHandler):

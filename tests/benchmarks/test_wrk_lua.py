@@ -3,7 +3,7 @@ import re
 
 import pytest
 from bench.suite.paths import generated_ids, mixed_paths, read_paths
-from bench.wrk_lua import Pacing, lua_script
+from bench.tools.wrk_lua import Pacing, lua_script
 
 
 def test_script_rotates_every_path_in_order() -> None:

@@ -26,7 +26,7 @@ from shababco.cache.store import Built
 from shababco.catalog.keys import cache_key
 from shababco.config import Settings
 from tests.support.factories import make_product
-from tests.support.processes import RedisServer, ServeProcess
+from tests.support.infra.processes import RedisServer, ServeProcess
 from tests.support.services import on_ci
 from tests.support.webhook_client import VISIBLE_WITHIN, deliver, eventually, followed_past
 

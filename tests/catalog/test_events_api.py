@@ -1,4 +1,4 @@
-"""`GET /events` and friends over a live server on real PostgreSQL (SPEC §4)."""
+"""`GET /events` and friends over a live server on real PostgreSQL."""
 
 from __future__ import annotations
 

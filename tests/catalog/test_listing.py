@@ -1,5 +1,5 @@
 """List totals from the trigger-kept counts (catalog.listing) equal a plain count, for any
-filters (SPEC §4)."""
+filters."""
 
 from __future__ import annotations
 

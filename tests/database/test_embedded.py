@@ -1,4 +1,4 @@
-"""The embedded PostgreSQL: survives a killed owner, stops with the last handle (SPEC §2)."""
+"""The embedded PostgreSQL: survives a killed owner, stops with the last handle."""
 
 from __future__ import annotations
 

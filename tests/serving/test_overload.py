@@ -11,8 +11,8 @@ import uuid
 import pytest
 
 from tests.support.factories import make_product
-from tests.support.processes import ServeProcess
-from tests.support.read_load import once
+from tests.support.infra.processes import ServeProcess
+from tests.support.infra.read_load import once
 from tests.support.services import ROOT
 from tests.support.webhook_client import shopify_headers
 
@@ -38,7 +38,7 @@ def webhook_request(port: int) -> bytes:
 async def test_intake_is_answered_while_reads_saturate_the_worker(database_url: str) -> None:
     server = ServeProcess(database_url, ACCESS_LOG="false")
     server.start()
-    command = ["-m", "tests.support.read_load", str(server.port)]
+    command = ["-m", "tests.support.infra.read_load", str(server.port)]
     command += ["--connections", str(READ_CONNECTIONS), "--seconds", str(LOAD_SECONDS)]
     load = await asyncio.create_subprocess_exec(
         sys.executable, *command, cwd=ROOT, stdout=asyncio.subprocess.PIPE

@@ -1,4 +1,4 @@
-"""SPEC §3 invariant 6, as a property: random store histories delivered with duplicates,
+"""Convergence, as a property: random store histories delivered with duplicates,
 reordering and drops, then one reconciliation, leave the mirror equal to the store; without
 drops the webhooks alone get there.
 

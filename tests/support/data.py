@@ -14,7 +14,7 @@ from tests.support.services import ROOT
 
 PAYLOADS = ROOT / "examples" / "shopify-payloads"
 TEST_SHOP = "shababco-test.myshopify.com"
-WEBHOOK_SECRET = "hush"  # SPEC §6's test vector secret
+WEBHOOK_SECRET = "hush"  # the secret of the HMAC test vector
 PREVIOUS_WEBHOOK_SECRET = "old-hush"
 
 

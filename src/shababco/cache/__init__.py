@@ -1,4 +1,4 @@
-"""The two-tier response cache (SPEC §8): final response bytes, invalidated precisely.
+"""The two-tier response cache: final response bytes, invalidated precisely.
 
 Tiers. L1 is a per-process LRU bounded by entries and bytes; L2 is Redis (`REDIS_URL`, optional).
 Both hold the response body as sent, its ETag (a hash of the body, so identical everywhere) and

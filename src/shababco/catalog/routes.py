@@ -1,4 +1,4 @@
-"""The public read endpoints (SPEC §4), answered through the response cache (SPEC §8).
+"""The public read endpoints, answered through the response cache.
 
 Each handler validates its parameters, then asks the cache for the response bytes, handing it
 the computation to run on a miss: one connection, at most two statements, one serialization.

@@ -55,7 +55,7 @@ def _connect_args(statement_cache_size: int) -> dict[str, Any]:
 
 
 def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
-    """An asyncpg engine with SPEC §10's pool settings.
+    """An asyncpg engine with the configured pool settings.
 
     Statement parameters never appear in its errors (`hide_parameters`): they carry whatever a
     payload held, and an error's text reaches the logs.

@@ -13,7 +13,7 @@ from shababco.database.core import Base, Timestamp
 
 
 class InventoryLevel(Base):
-    """The newest `available` of one inventory item at one location (SPEC §3 invariant 1)."""
+    """The newest `available` of one inventory item at one location."""
 
     __tablename__ = "inventory_levels"
 

@@ -1,1 +1,1 @@
-"""The simulated Shopify store (SPEC §7): a separate process, the outside world for the app."""
+"""The simulated Shopify store: a separate process, the outside world for the app."""

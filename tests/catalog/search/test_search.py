@@ -1,4 +1,4 @@
-"""Searches match through the lexicon exactly as their prefixes would (SPEC §3): catalog.search,
+"""Searches match through the lexicon exactly as their prefixes would: catalog.search,
 its tsquery CTE (search.tsquery) and its GIN path (search.gin)."""
 
 from __future__ import annotations

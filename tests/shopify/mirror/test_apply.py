@@ -1,4 +1,4 @@
-"""Upsert with the ordering guard, never erasing what a payload does not carry (SPEC §3)."""
+"""Upsert with the ordering guard, never erasing what a payload does not carry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""What applied deliveries do to the mirror: SPEC §3 invariants 1–5 through real webhooks."""
+"""What applied deliveries do to the mirror: the mirror's invariants through real webhooks."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`shababco webhooks`: the SPEC §5 topics, idempotent registration, list and delete."""
+"""`shababco webhooks`: the mirrored topics, idempotent registration, list and delete."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Change log for cache invalidation across processes (issue 6).
+"""Change log for cache invalidation across processes.
 
 Revision ID: 0002
 Revises: 0001

@@ -1,4 +1,4 @@
-"""The GraphQL Admin API client (SPEC §5): cost-paced, throttle-aware, retrying, token-safe."""
+"""The GraphQL Admin API client: cost-paced, throttle-aware, retrying, token-safe."""
 
 from __future__ import annotations
 

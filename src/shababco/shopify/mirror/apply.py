@@ -1,4 +1,4 @@
-"""Apply normalized records to the mirror, with the ordering guard (SPEC §3 invariants 4, 5).
+"""Apply normalized records to the mirror, with the ordering guard.
 
 Callers own the transaction: each function runs statements on the connection it is given and
 returns the ids of the events it changed, for cache invalidation.

@@ -1,4 +1,4 @@
-"""The order-line ledger behind `sold` (SPEC §3 invariant 2).
+"""The order-line ledger behind `sold`.
 
 sold = Σ line quantities of orders that are not cancelled − Σ their refunded quantities. Lines
 are kept even when their variant is not mirrored yet, and counted once it is.

@@ -1,6 +1,6 @@
 """The one normalizer: a Shopify product, REST-shaped (webhooks) or a GraphQL node, to records.
 
-A record holds only what the payload carries (SPEC §3 invariant 5): `fields` overwrite stored
+A record holds only what the payload carries: `fields` overwrite stored
 values, `defaults` are used only when the row is new. Everything a record holds is storable (see
 `shopify.payloads`): a product PostgreSQL could not take is refused here with PayloadError.
 """

@@ -1,4 +1,4 @@
-"""Orders from the GraphQL Admin API into the ledger (`sold`, SPEC §3 invariant 2)."""
+"""Orders from the GraphQL Admin API into the ledger (`sold`)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`POST /webhooks/{resource}/{event}`: verify, check, store durably, acknowledge (SPEC §6).
+"""`POST /webhooks/{resource}/{event}`: verify, check, store durably, acknowledge.
 
 Nothing is parsed before the HMAC over the raw bytes is verified; nothing is stored unless every
 check passes; the answer is 200 only once the delivery is committed to the inbox (a redelivery of

@@ -1,4 +1,4 @@
-"""Completing product webhooks from the Admin API (SPEC §3 invariant 5).
+"""Completing product webhooks from the Admin API.
 
 A products/* webhook never carries variant metafields (the ticket type, features, restrictions,
 visibility), and metafieldsSet on a variant only announces itself as products/update. So after

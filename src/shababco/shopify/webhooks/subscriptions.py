@@ -1,4 +1,4 @@
-"""Webhook subscriptions (SPEC §5): register the topics idempotently, list, delete."""
+"""Webhook subscriptions: register the topics idempotently, list, delete."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """A bounded read load for the overload test: keep-alive connections asking for one path;
 and HTTP/1.1 over plain asyncio streams, for many connections from one process.
 
-    python -m tests.support.read_load PORT --connections N --seconds S [--path /events]
+    python -m tests.support.infra.read_load PORT --connections N --seconds S [--path /events]
 
 Each connection sends its requests a few at a time (pipelined) and counts the answers without
 parsing them, so that this process, sharing two cores with the server, asks faster than one

@@ -1,0 +1,2 @@
+"""What tests start beside the app: server processes, a PostgreSQL fault proxy, a production
+topology, a read load."""

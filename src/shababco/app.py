@@ -24,6 +24,8 @@ from shababco.database.migrate import migrated_database
 from shababco.errors import ApiError, install_error_handlers
 from shababco.http import dumps
 from shababco.logs import register_secrets
+from shababco.sale.routes import router as sale_router
+from shababco.sale.stream import LiveMiddleware
 from shababco.shopify.admin.client import ShopifyClient
 from shababco.shopify.sync.scheduled import run_reconciler
 from shababco.shopify.webhooks.inbox import InboxWorker, backlog
@@ -92,12 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.cache = cache
+    app.add_middleware(LiveMiddleware)  # innermost: streams run after the routing returned
     app.add_middleware(CacheMiddleware, cache=cache, cache_key=cache_key)
     # Added last, so outermost: cache hits are measured and carry a request id too.
     app.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(webhooks_router)
+    app.include_router(sale_router)  # its lifespan runs the live streams' hub
     _add_probes(app)
     _add_metrics(app, settings)
     return app

@@ -102,8 +102,8 @@ def write(summary: dict[str, Any]) -> None:
         "",
         f"`{summary['command']}`: one run on {machine['platform']}, {machine['cpus']} CPUs, Python "
         f"{machine['python']}; load average (1/5/15 min) {machine['load_average_before']} before "
-        f"and {machine['load_average_after']} after (other engineers' test suites ran on the same "
-        "machine). One `shababco serve` (one worker, default settings, Redis), "
+        f"and {machine['load_average_after']} after (a machine shared with other engineers' test "
+        "suites). One `shababco serve` (one worker, default settings, Redis), "
         f"{summary['events']} events; the stream clients (uvloop, raw sockets), `wrk` and the "
         "server share the machine.",
         "",

@@ -25,7 +25,7 @@ from shababco.errors import ApiError, install_error_handlers
 from shababco.http import dumps
 from shababco.logs import register_secrets
 from shababco.sale.routes import router as sale_router
-from shababco.sale.stream import LiveMiddleware
+from shababco.sale.stream import StreamingApp
 from shababco.shopify.admin.client import ShopifyClient
 from shababco.shopify.sync.scheduled import run_reconciler
 from shababco.shopify.webhooks.inbox import InboxWorker, backlog
@@ -88,13 +88,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await jobs.close()
                 await cache.stop()
 
-    app = FastAPI(
+    app = StreamingApp(  # FastAPI, running the live streams after their request is answered
         title="Shababco events API",
         version=__version__,
         lifespan=lifespan,
     )
     app.state.cache = cache
-    app.add_middleware(LiveMiddleware)  # innermost: streams run after the routing returned
     app.add_middleware(CacheMiddleware, cache=cache, cache_key=cache_key)
     # Added last, so outermost: cache hits are measured and carry a request id too.
     app.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)

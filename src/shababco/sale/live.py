@@ -23,70 +23,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco import metrics
 from shababco.sale.availability import Frame, availability_frame, ended_frame, states_of
+from shababco.sale.subscriber import Subscriber
 
 log = logging.getLogger(__name__)
 RETRY_SECONDS = 1.0
 KEEPALIVE_TURNS = 15
-KEEPALIVE = Frame(b"", b": keep-alive\n\n")
-
-
-class Subscriber:
-    """One stream's place in the hub: the frames it has yet to send, and how to wake it."""
-
-    __slots__ = ("closed", "event_id", "last", "pending", "quiet", "reason", "turn", "waiter")
-
-    def __init__(self, event_id: int, last: bytes | None, turn: int) -> None:
-        self.event_id, self.turn = event_id, turn
-        self.pending: list[Frame] = []
-        self.last = last  # the data of the last frame queued or sent: repeats are skipped
-        self.waiter: asyncio.Future[None] | None = None
-        self.closed = False
-        self.quiet = False  # nothing queued since the keep-alive ticker last came by
-        self.reason = "client"
-
-    def offer(self, frame: Frame, limit: int) -> bool | None:
-        """Queue `frame` (True) unless it repeats the last (False); None when the queue is full:
-        this stream is not keeping up."""
-        if frame.data == self.last and not frame.final:
-            return False
-        if len(self.pending) >= limit:
-            return None
-        self.pending.append(frame)
-        self.last, self.quiet = frame.data, False
-        self.wake()
-        return True
-
-    def ping(self) -> bool:
-        """A keep-alive comment, unless something is already on its way."""
-        if self.pending:
-            return False
-        self.pending.append(KEEPALIVE)
-        self.wake()
-        return True
-
-    def close(self, reason: str) -> None:
-        if not self.closed:
-            self.closed, self.reason = True, reason
-        self.wake()
-
-    def wake(self) -> None:
-        if self.waiter is not None and not self.waiter.done():
-            self.waiter.set_result(None)
-
-    async def next(self) -> Frame | None:
-        """The next frame to send, or None once the stream is over."""
-        if not self.pending and not self.closed:
-            self.waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self.waiter
-            finally:
-                self.waiter = None
-        if not self.pending:
-            return None
-        frame = self.pending.pop(0)
-        if frame.final:
-            self.close("ended")
-        return frame
 
 
 class LiveHub:

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.config import Settings
+from shababco.sale.routes import live_url
 from tests.support.factories import make_product, make_variant
 from tests.support.server import LiveServer
 from tests.support.sse import EventStreamReader, Message, ended
@@ -235,3 +236,12 @@ async def test_the_stream_is_documented_in_openapi(client: httpx.AsyncClient) ->
     assert set(answers["200"]["content"]) == {"text/event-stream"}
     assert {"404", "503"} <= set(answers)
     assert any(p["name"] == "last-event-id" for p in operation["get"]["parameters"])
+
+
+def test_the_demo_can_build_a_live_url() -> None:
+    assert live_url("http://127.0.0.1:8000/", "summer-jazz") == (
+        "http://127.0.0.1:8000/events/summer-jazz/live"
+    )
+    assert live_url("https://api.example.com", 8000000000007) == (
+        "https://api.example.com/events/8000000000007/live"
+    )

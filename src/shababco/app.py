@@ -14,7 +14,6 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
-from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -28,6 +27,7 @@ from shababco.config import Settings, get_settings
 from shababco.database.engines import Database, create_engine
 from shababco.database.leases import Leadership
 from shababco.database.migrate import migrated_database
+from shababco.docs_pages import add_offline_docs
 from shababco.errors import (
     ApiError,
     ErrorOut,
@@ -37,6 +37,8 @@ from shababco.errors import (
 )
 from shababco.http import HeadAsGet, dumps
 from shababco.logs import register_secrets
+from shababco.sale.routes import router as sale_router
+from shababco.sale.stream import StreamingApp
 from shababco.serving.lane import Intake
 from shababco.serving.loop import attach_intake
 from shababco.shopify.admin.client import ShopifyClient
@@ -154,14 +156,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await jobs.close()
                 await cache.stop()
 
-    # Swagger UI's and ReDoc's files are served by this process: the docs work offline.
-    app = FastAPIOffline(
+    app = StreamingApp(  # FastAPI, running the live streams after their request is answered
         title="Shababco events API",
         version=__version__,
         description=API_DESCRIPTION,
         lifespan=lifespan,
-        static_url="/docs/static",
+        docs_url=None,
+        redoc_url=None,
     )
+    add_offline_docs(app)  # Swagger UI and ReDoc with their files: the docs work offline
     app.state.cache = cache
     app.state.heartbeat = Heartbeat()
     intake = create_intake_app(settings, main=app)
@@ -172,6 +175,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(webhooks_router)
+    app.include_router(sale_router)  # its lifespan runs the live streams' hub
     _add_health(app, app.state.heartbeat)
     _add_ready(app)
     _add_metrics(app, settings)

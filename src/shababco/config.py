@@ -69,6 +69,18 @@ class Settings(BaseSettings):
     # a client dripping bytes cannot hold a connection (and its buffers) for ever.
     http_request_timeout_seconds: int = Field(30, ge=1, le=3600)
 
+    # Live availability streams (`GET /events/{id}/live`): seconds between keep-alive comments
+    # on an idle stream, messages a stream may fall behind before it is dropped, and streams
+    # one process holds before it answers 503.
+    live_keepalive_seconds: float = Field(15.0, gt=0, le=3600)
+    live_queue_messages: int = Field(16, ge=1, le=10_000)
+    live_max_streams: int = Field(20_000, ge=1, le=1_000_000)
+    # `POST /checkout`: the largest quantity of one ticket per order, unless the ticket's
+    # `ticket.max_per_order` metafield says otherwise; where the cart permalink points (default
+    # the shop's domain over https).
+    checkout_max_per_line: int = Field(10, ge=1, le=10_000)
+    shop_storefront_url: str | None = None
+
     @field_validator(
         "database_url",
         "database_read_url",
@@ -76,11 +88,22 @@ class Settings(BaseSettings):
         "cache_namespace",
         "shopify_shop",
         "shopify_shop_domain",
+        "shop_storefront_url",
         mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return value.strip() or None if isinstance(value, str) else value
+
+    @field_validator("shop_storefront_url")
+    @classmethod
+    def _storefront_is_a_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in {"http", "https"} or not parts.netloc or parts.query:
+            raise ValueError("must be an http(s) URL such as https://shop.example.com")
+        return value
 
     @property
     def embedded_database(self) -> bool:
@@ -96,6 +119,14 @@ class Settings(BaseSettings):
             host = urlsplit(shop).hostname or ""
             return host if host.endswith(".myshopify.com") else None
         return shop.rstrip("/") or None
+
+    @property
+    def storefront_url(self) -> str | None:
+        """Where cart permalinks point: SHOP_STOREFRONT_URL, else the shop's domain over https."""
+        if self.shop_storefront_url:
+            return self.shop_storefront_url.rstrip("/")
+        domain = self.expected_shop_domain
+        return f"https://{domain}" if domain else None
 
     def webhook_secrets(self) -> list[bytes]:
         """The current and, during a rotation, the previous webhook secret."""

@@ -21,6 +21,14 @@ And ours:
   `reconcile_duration_seconds`, `reconcile_last_success_timestamp_seconds`
 - `webhook_subscriptions_repaired_total{topic}`: subscriptions found missing at
   PUBLIC_BASE_URL (by a reconciliation pass, or `serve` starting) and created again
+- `live_streams_open`: live availability streams open (summed over processes)
+- `live_streams_closed_total{reason}`: streams ended by the `client`, because the event `ended`
+  (deleted or unlisted), because the stream was too `slow` to keep up (dropped), or `shutdown`
+- `live_messages_built_total`: availability messages built, one per changed event per process
+- `live_messages_sent_total{kind}`: messages handed to streams: `snapshot` (on connect),
+  `change`, `ended` (the last), `keepalive` (comments); counted per fan-out, not per write
+- `checkout_requests_total{outcome}`: `ok`, `unavailable`, `not_found`, `over_limit` (malformed
+  bodies are refused before the route: see `api_requests_total`)
 
 `status` 499 counts requests whose client left before the answer (nginx's convention): an
 ordinary event, not a server error. `webhooks_received_total` counts them as `disconnected`.
@@ -104,6 +112,19 @@ RECONCILE_DURATION = Histogram(
     "Duration of a reconciliation pass.",
     buckets=(0.1, 0.5, 1.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0),
 )
+LIVE_STREAMS_OPEN = Gauge(
+    "live_streams_open", "Live availability streams open.", multiprocess_mode="livesum"
+)
+LIVE_STREAMS_CLOSED = Counter(
+    "live_streams_closed_total", "Live availability streams ended, by reason.", ["reason"]
+)
+LIVE_MESSAGES_BUILT = Counter(
+    "live_messages_built_total", "Availability messages built (once per change per process)."
+)
+LIVE_MESSAGES_SENT = Counter(
+    "live_messages_sent_total", "Messages handed to live streams, by kind.", ["kind"]
+)
+CHECKOUT_REQUESTS = Counter("checkout_requests_total", "Checkout requests by outcome.", ["outcome"])
 RECONCILE_LAST_SUCCESS = Gauge(
     "reconcile_last_success_timestamp_seconds",
     "When the last reconciliation pass finished (Unix time).",
@@ -144,6 +165,23 @@ def _response_time(endpoint: str) -> Histogram:
 @cache
 def _query_time(table: str) -> Histogram:
     return DB_QUERY_TIME.labels(table=table)
+
+
+@cache
+def _live_sent(kind: str) -> Counter:
+    return LIVE_MESSAGES_SENT.labels(kind=kind)
+
+
+def live_messages_sent(kind: str, count: int = 1) -> None:
+    _live_sent(kind).inc(count)
+
+
+def live_stream_closed(reason: str) -> None:
+    LIVE_STREAMS_CLOSED.labels(reason=reason).inc()
+
+
+def checkout_answered(outcome: str) -> None:
+    CHECKOUT_REQUESTS.labels(outcome=outcome).inc()
 
 
 def cache_hit(tier: str, endpoint: str) -> None:

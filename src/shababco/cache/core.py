@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +23,9 @@ from shababco.config import Settings
 
 log = logging.getLogger(__name__)
 Compute = Callable[[], Awaitable[Built]]
+# Told of every change the follower learns, in log order: (seq, event ids). Called inside the
+# follower's loop, so it must only note the change and return.
+LogWatcher = Callable[[int, Sequence[int]], None]
 POLL_SECONDS = 0.5
 FORGET_MARGIN_SECONDS = 60.0
 FORGET_EVERY_SECONDS = 30.0
@@ -51,6 +54,7 @@ class ResponseCache:
         self._tasks: list[asyncio.Task[None]] = []
         self._engine: AsyncEngine | None = None
         self._forget_at = 0.0
+        self._watchers: list[LogWatcher] = []
 
     @property
     def status(self) -> str:
@@ -93,6 +97,10 @@ class ResponseCache:
         self._stop.set()
         self._wake.set()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def watch_log(self, watcher: LogWatcher) -> None:
+        """Tell `watcher` of each change this process learns from the log, as the cache does."""
+        self._watchers.append(watcher)
 
     def ttl(self, key: CacheKey) -> float:
         return self.ttl_list if key.listing else self.ttl_detail
@@ -232,9 +240,17 @@ class ResponseCache:
             while rows := await changelog.changes_since(conn, generations.horizon):
                 for row in rows:
                     generations.learn(row.seq, row.event_ids, listings=row.listings)
+                    self._tell_watchers(row.seq, row.event_ids)
                 if len(rows) < changelog.PAGE:
                     break
         if time.monotonic() > self._forget_at:
             self._forget_at = time.monotonic() + FORGET_EVERY_SECONDS
             lifetime = max(self.ttl_list, self.ttl_detail)
             generations.forget_older_than(lifetime + FORGET_MARGIN_SECONDS)
+
+    def _tell_watchers(self, seq: int, event_ids: Sequence[int]) -> None:
+        for watcher in self._watchers:
+            try:
+                watcher(seq, event_ids)
+            except Exception:
+                log.exception("change-log watcher failed")  # the cache itself follows on

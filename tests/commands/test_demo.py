@@ -97,6 +97,12 @@ def test_demo_runs_end_to_end_and_stops_the_simulator(tmp_path: Path) -> None:
             tickets = re.search(r"its tickets +(\S+)", log.read_text())
             assert tickets is not None
             assert httpx.get(tickets.group(1), timeout=5).json()["items"]
+            live = re.search(r"watch it live +curl -N (\S+)", log.read_text())
+            assert live is not None
+            with httpx.stream("GET", live.group(1), timeout=5) as stream:
+                assert stream.headers["content-type"].startswith("text/event-stream")
+                first = next(line for line in stream.iter_lines() if line.startswith("event:"))
+            assert first == "event: availability"
         finally:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=30)

@@ -37,6 +37,7 @@ from shababco.commands.store import register_webhooks, sync_store
 from shababco.config import get_settings
 from shababco.database.migrate import migrated_database
 from shababco.logs import configure_logging
+from shababco.sale.routes import live_url
 from shababco.tables import metadata
 
 SIMULATOR_PORT = 8081
@@ -191,6 +192,10 @@ def urls_to_try(api_url: str, store: DemoStore, examples: list[Example], credent
         *[f"  an event          {api_url}/events/{example.path}" for example in examples],
         *[
             f"  its tickets       {api_url}/events/{example.event_id}/tickets"
+            for example in examples[:1]
+        ],
+        *[
+            f"  watch it live     curl -N {live_url(api_url, example.event_id)}"
             for example in examples[:1]
         ],
         f"  store GraphQL     {store.base_url}/admin/api/{API_VERSION}/graphql.json",

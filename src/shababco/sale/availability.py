@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shababco.catalog.columns import listed
 from shababco.catalog.models import Event, Ticket
-from shababco.catalog.params import MAX_BIGINT
+from shababco.catalog.params import canonical_id
 from shababco.http import dumps
 
 MAX_KEY_LENGTH = 255  # Shopify handles are at most 255 characters; ids are shorter
@@ -96,10 +96,11 @@ def _by_key_statement(by_id: bool) -> Select[Any]:
 
 async def on_sale_by_key(conn: AsyncConnection, key: str) -> tuple[int, bytes] | None:
     """A listed event's id and availability data, by id or handle; None if there is none."""
-    if not key or len(key) > MAX_KEY_LENGTH:
+    if not key or len(key) > MAX_KEY_LENGTH or "\x00" in key:
         return None
-    by_id = key.isdigit() and int(key) <= MAX_BIGINT
-    values: dict[str, Any] = {"key_handle": key, **({"key_id": int(key)} if by_id else {})}
+    event_id = canonical_id(key)  # one URL per event, as the detail route has it
+    by_id = event_id is not None
+    values: dict[str, Any] = {"key_handle": key, **({"key_id": event_id} if by_id else {})}
     rows = (await conn.execute(_by_key_statement(by_id), values)).all()
     if not rows:
         return None

@@ -19,7 +19,7 @@ from shababco.cache.keys import CacheKey
 from shababco.cache.store import Built
 from shababco.config import Settings
 from shababco.deps import CacheDep, DatabaseDep
-from shababco.errors import ApiError, ErrorOut, error_response
+from shababco.errors import ApiError, ErrorOut, error_response, error_responses
 from shababco.http import dumps
 from shababco.sale import checkout
 from shababco.sale.availability import MAX_KEY_LENGTH, availability_frame, on_sale_by_key
@@ -110,6 +110,7 @@ async def _client_is_current(seen: int | None, horizon: int, database: DatabaseD
         200: STREAM_DOC,
         404: _json_error("No listed event has this id or handle"),
         503: _json_error("Too many streams here (see Retry-After), or the database is down"),
+        **error_responses(500),
     },
 )
 async def watch_availability(

@@ -188,16 +188,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_parameter", _validation_message(exc.errors()))
 
     async def _outage_or_bug(request: Request, exc: Exception) -> Response:
-        if is_database_outage(exc):
-            log.warning("database unavailable: %s", type(exc).__name__)
-            return error_response(
-                503,
-                "database_unavailable",
-                "the database is unavailable; retry shortly",
-                {"Retry-After": "1"},
-            )
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", "internal server error")
+        return unexpected_error_response(exc, request.method, request.url.path)
 
     # Database errors get handlers of their own. No handler for Exception: Starlette would run it
     # as its last resort, which re-raises after answering (a second traceback, and the server

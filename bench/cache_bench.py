@@ -62,17 +62,20 @@ ORDER = ("bare starlette", "shababco cache", "fastapi+redis")
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def bench_url() -> str:
+def bench_url(database: str = DATABASE) -> str:
+    """DATABASE_URL's server (or the local one), on a database of this benchmark's own."""
     base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    return make_url(async_url(base)).set(database=DATABASE).render_as_string(False)
+    return make_url(async_url(base)).set(database=database).render_as_string(False)
 
 
 async def prepare(url: str, events: int) -> None:
+    """A new database at `url`, migrated and loaded with `events` generated events."""
+    name = make_url(url).database
     admin_url = make_url(url).set(database="postgres")
     admin = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
     async with admin.connect() as conn:
-        await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')
+        await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
     await admin.dispose()
     engine = create_async_engine(url)
     await upgrade(engine)

@@ -27,7 +27,8 @@ PROBE_TIMEOUT = 60.0
 TARGET_ACK_P99_MS = 1000.0  # what the service promises; Shopify gives up after 5 s
 
 
-async def _status(reader: asyncio.StreamReader) -> int:
+async def read_status(reader: asyncio.StreamReader) -> int:
+    """Read one HTTP/1.1 answer (with Content-Length) whole; its status."""
     status_line = await reader.readline()
     length = 0
     while (line := await reader.readline()) not in (b"\r\n", b""):
@@ -46,7 +47,7 @@ async def probe(port: int, request: bytes) -> tuple[float, int | None]:
         async with asyncio.timeout(PROBE_TIMEOUT):
             reader, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.write(request)
-            status = await _status(reader)
+            status = await read_status(reader)
             writer.close()
     except (TimeoutError, OSError, ValueError, IndexError):
         pass

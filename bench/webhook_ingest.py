@@ -77,17 +77,6 @@ def request_bytes(port: int, topic: str, payload: dict[str, Any], webhook_id: st
     return head.encode() + body
 
 
-async def read_response(reader: asyncio.StreamReader) -> int:
-    status_line = await reader.readline()
-    length = 0
-    while (line := await reader.readline()) not in (b"\r\n", b""):
-        name, _, value = line.decode().partition(":")
-        if name.lower() == "content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return int(status_line.split()[1])
-
-
 async def connection_worker(
     port: int, queue: asyncio.Queue[bytes | None], latencies: list[float], errors: list[int]
 ) -> None:
@@ -95,7 +84,7 @@ async def connection_worker(
     while (request := await queue.get()) is not None:
         started = time.perf_counter()
         writer.write(request)
-        status = await read_response(reader)
+        status = await intake_under_load.read_status(reader)
         latencies.append((time.perf_counter() - started) * 1000)
         if status != 200:
             errors.append(status)

@@ -21,13 +21,13 @@ import httpx
 import psutil
 import uvloop
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.cache_bench import (
     RESULTS,
     SECRET,
     SHOP,
+    bench_url,
+    prepare,
     redis_server,
     running,
     server_env,
@@ -35,35 +35,13 @@ from bench.cache_bench import (
     wrk,
 )
 from bench.catalog_data import product
-from bench.catalog_reads import load
 from bench.live_bench.clients import IdleClient, StreamClient, open_all
 from bench.live_bench.report import distribution, summarize, write
-from shababco.database.engines import async_url
-from shababco.database.migrate import upgrade
 
 DATABASE = "shababco_live_bench"
 WATCHED = 7  # generated event index: active, five ticket types
 READ = 42
 MB = 1024 * 1024
-
-
-def bench_url() -> str:
-    base = os.environ.get("DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    return make_url(async_url(base)).set(database=DATABASE).render_as_string(False)
-
-
-async def prepare(url: str, events: int) -> None:
-    admin = create_async_engine(
-        make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT"
-    )
-    async with admin.connect() as conn:
-        await conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)')
-        await conn.exec_driver_sql(f'CREATE DATABASE "{DATABASE}"')
-    await admin.dispose()
-    engine = create_async_engine(url)
-    await upgrade(engine)
-    await load(engine, events)
-    await engine.dispose()
 
 
 def raise_open_files() -> int:

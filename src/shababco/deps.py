@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from shababco.cache.core import ResponseCache
+from shababco.config import Settings
 from shababco.database.engines import Database
 
 
@@ -24,5 +25,11 @@ async def get_cache(request: Request) -> ResponseCache:
     return cache
 
 
+async def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
 DatabaseDep = Annotated[Database, Depends(get_database)]
 CacheDep = Annotated[ResponseCache, Depends(get_cache)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -18,7 +18,7 @@ from shababco.cache.changelog import latest_seq
 from shababco.cache.keys import CacheKey
 from shababco.cache.store import Built
 from shababco.config import Settings
-from shababco.deps import CacheDep, DatabaseDep
+from shababco.deps import CacheDep, DatabaseDep, SettingsDep
 from shababco.errors import ApiError, ErrorOut, error_response, error_responses
 from shababco.http import dumps
 from shababco.sale import checkout
@@ -64,13 +64,7 @@ async def get_hub(request: Request) -> LiveHub:
     return hub
 
 
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
 HubDep = Annotated[LiveHub, Depends(get_hub)]
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 STREAM_DOC = {
     "model": AvailabilityData,
     "description": "Server-Sent Events: `availability` messages (`id`: the change-log position, "

@@ -32,7 +32,7 @@ class Bug(Exception):
 def tiny_app() -> FastAPI:
     app = FastAPI()
     app.add_middleware(HeadAsGet)
-    app.add_middleware(TelemetryMiddleware, access_log_enabled=False)
+    app.add_middleware(TelemetryMiddleware)
     install_error_handlers(app)
 
     @app.get("/boom")

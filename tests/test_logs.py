@@ -5,21 +5,27 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client import REGISTRY
 from pydantic import SecretStr
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.applications import Starlette
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
 
 from shababco.config import Settings
 from shababco.database.engines import open_database
 from shababco.logs import JsonFormatter, TextFormatter, redact, register_secrets
 from shababco.shopify.models import WebhookDelivery
 from shababco.shopify.webhooks.failures import classify
+from shababco.telemetry import PIPE_BUF, AccessLog, TelemetryMiddleware, _pieces
 from tests.support.data import payload
 from tests.support.factories import next_id
 from tests.support.refusal import refusing
@@ -65,6 +71,33 @@ def captured() -> Iterator[Captured]:
     yield capture
     root.removeHandler(capture.handler)
     root.setLevel(level)
+
+
+class Written:
+    """What an access log wrote: every `sink` call, kept."""
+
+    def __init__(self) -> None:
+        self.writes: list[bytes] = []
+
+    def __call__(self, data: bytes) -> None:
+        self.writes.append(data)
+
+    @property
+    def text(self) -> str:
+        return b"".join(self.writes).decode()
+
+    def lines(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.text.splitlines()]
+
+
+@pytest.fixture
+def access_logging() -> Iterator[None]:
+    """The access logger at INFO, as LOG_LEVEL=info sets it."""
+    logger = logging.getLogger("shababco.access")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(level)
 
 
 def test_a_line_is_one_json_object(captured: Captured) -> None:
@@ -126,15 +159,23 @@ def test_settings_list_every_credential() -> None:
 
 
 async def test_requests_carry_an_id_into_every_line(
-    captured: Captured, live_api: LiveServer, db: AsyncEngine
+    access_logging: None, live_api: LiveServer, db: AsyncEngine
 ) -> None:
-    async with httpx.AsyncClient(base_url=live_api.url) as client:
-        given = await client.get("/events/nope", headers={"X-Request-ID": "req-from-the-lb.1"})
-        assert given.headers["x-request-id"] == "req-from-the-lb.1"
-        fresh = await client.get("/health", headers={"X-Request-ID": "<script>"})
-        assert fresh.headers["x-request-id"] != "<script>"
-        assert len(fresh.headers["x-request-id"]) == 16
-    access = [line for line in captured.lines() if line["logger"] == "shababco.access"]
+    access_log = live_api.app.state.access_log
+    access_log.flush()  # earlier tests' lines to the usual place
+    written = Written()
+    access_log.sink = written
+    try:
+        async with httpx.AsyncClient(base_url=live_api.url) as client:
+            given = await client.get("/events/nope", headers={"X-Request-ID": "req-from-the-lb.1"})
+            assert given.headers["x-request-id"] == "req-from-the-lb.1"
+            fresh = await client.get("/health", headers={"X-Request-ID": "<script>"})
+            assert fresh.headers["x-request-id"] != "<script>"
+            assert len(fresh.headers["x-request-id"]) == 16
+        access_log.flush()
+    finally:
+        access_log.sink = AccessLog().sink
+    access = [line for line in written.lines() if line["logger"] == "shababco.access"]
     by_id = {line["request_id"]: line for line in access}
     assert by_id["req-from-the-lb.1"]["endpoint"] == "/events/{event_id}"
     assert by_id["req-from-the-lb.1"]["status"] == 404
@@ -143,7 +184,7 @@ async def test_requests_carry_an_id_into_every_line(
 
 
 async def test_no_secret_reaches_the_logs_of_a_serving_app(
-    captured: Captured, settings: Settings, db: AsyncEngine
+    captured: Captured, access_logging: None, settings: Settings, db: AsyncEngine
 ) -> None:
     """Secrets configured, every logger at DEBUG, traffic that touches them: none is logged."""
     configured = settings.model_copy(
@@ -155,7 +196,9 @@ async def test_no_secret_reaches_the_logs_of_a_serving_app(
     for name in ("sqlalchemy.engine", "httpx", "uvicorn", "shababco"):
         logging.getLogger(name).setLevel(logging.DEBUG)
     try:
-        with LiveServer(configured) as server:
+        server = LiveServer(configured)
+        server.app.state.access_log.sink = lambda data: captured.stream.write(data.decode())
+        with server:  # its access lines are all written when it stops
             async with httpx.AsyncClient(base_url=server.url) as client:
                 await client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
                 await client.get(f"/events?search={ACCESS_TOKEN}")
@@ -256,3 +299,143 @@ async def test_statement_parameters_never_reach_a_log_line(settings: Settings) -
         " [22000]",
         "invalid input syntax for type integer [22P02]",
     ]
+
+
+def access_app(access_log: AccessLog) -> httpx.AsyncClient:
+    """A client of a small app behind the telemetry middleware, writing to `access_log`; its
+    route is one of the API's, so that the metrics see no endpoint of their own."""
+
+    async def hello(request: Any) -> PlainTextResponse:
+        return PlainTextResponse("hello")
+
+    app = Starlette(routes=[Route("/events/{event_id}", hello)])
+    app.add_middleware(TelemetryMiddleware, access_log=access_log)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+
+async def test_access_lines_carry_the_fields_of_a_log_line(access_logging: None) -> None:
+    written = Written()
+    access_log = AccessLog(sink=written)
+    async with access_app(access_log) as client:
+        answer = await client.get("/events/x?q=1", headers={"X-Request-ID": "req-1"})
+        await client.get("/nowhere")
+    access_log.close()
+    first, second = written.lines()
+    assert set(first) == {
+        "ts", "level", "logger", "message", "pid", "request_id", "endpoint", "status", "ms"
+    }  # fmt: skip
+    assert first["ts"].endswith("+00:00") and len(first["ts"]) == len(
+        "2026-01-01T00:00:00.000+00:00"
+    )
+    assert first["level"] == "info"
+    assert first["logger"] == "shababco.access"
+    assert first["message"] == "GET /events/x 200"
+    assert first["pid"] == os.getpid()
+    assert first["request_id"] == answer.headers["x-request-id"] == "req-1"
+    assert first["endpoint"] == "/events/{event_id}"
+    assert first["status"] == 200
+    assert first["ms"] >= 0
+    assert (second["message"], second["endpoint"]) == ("GET /nowhere 404", "unmatched")
+
+
+async def test_access_lines_in_the_text_format(access_logging: None) -> None:
+    written = Written()
+    access_log = AccessLog(log_format="text", sink=written)
+    async with access_app(access_log) as client:
+        await client.get("/events/x", headers={"X-Request-ID": "req-2"})
+    access_log.close()
+    assert written.text == "INFO shababco.access: GET /events/x 200 [req-2]\n"
+
+
+async def test_access_lines_are_redacted(access_logging: None) -> None:
+    register_secrets([ACCESS_TOKEN])
+    written = Written()
+    access_log = AccessLog(sink=written)
+    async with access_app(access_log) as client:
+        await client.get(f"/events/{ACCESS_TOKEN}")
+        await client.get("/events/layla.h@example.org")
+        await client.get(f"/events/{TOKEN_PREFIX}ffffeeeeddddcccc")
+    access_log.close()
+    text = written.text
+    for secret in (ACCESS_TOKEN, "layla.h@example.org", "ffffeeee"):
+        assert secret not in text
+    assert [line["message"] for line in written.lines()] == ["GET /events/[REDACTED] 200"] * 3
+
+
+async def test_the_writer_thread_writes_and_a_stop_writes_the_rest(access_logging: None) -> None:
+    written = Written()
+    access_log = AccessLog(sink=written)
+    access_log.start()
+    try:
+        async with access_app(access_log) as client:
+            await client.get("/events/first")
+
+            async def first_written() -> bool:
+                return "GET /events/first 200" in written.text
+
+            await eventually(first_written)  # written without a stop
+            for n in range(50):
+                await client.get(f"/events/{n}")
+    finally:
+        access_log.close()
+    messages = [line["message"] for line in written.lines()]
+    assert messages == ["GET /events/first 200"] + [f"GET /events/{n} 200" for n in range(50)]
+
+
+async def test_a_full_buffer_drops_lines_and_counts_them(access_logging: None) -> None:
+    def dropped() -> float:
+        return REGISTRY.get_sample_value("access_log_dropped_total") or 0.0
+
+    before = dropped()
+    written = Written()
+    access_log = AccessLog(sink=written, capacity=3)  # no writer thread: nothing drains it
+    async with access_app(access_log) as client:
+        for n in range(5):
+            assert (await client.get(f"/events/{n}")).status_code == 200  # answered all the same
+    assert dropped() - before == 2
+    access_log.close()
+    assert [line["message"] for line in written.lines()] == [
+        f"GET /events/{n} 200" for n in range(3)
+    ]
+
+
+async def test_no_access_lines_above_info() -> None:
+    logger = logging.getLogger("shababco.access")
+    level = logger.level
+    logger.setLevel(logging.WARNING)  # LOG_LEVEL=warning
+    written = Written()
+    access_log = AccessLog(sink=written)
+    try:
+        async with access_app(access_log) as client:
+            await client.get("/events/x")
+        access_log.close()
+    finally:
+        logger.setLevel(level)
+    assert written.writes == []
+
+
+def test_batches_are_written_in_pieces_a_pipe_keeps_whole() -> None:
+    lines = [f"{n:05d} " + "x" * (n % 300) + "\n" for n in range(2000)]
+    long_line = "y" * (PIPE_BUF * 2) + "\n"
+    data = "".join([*lines[:1000], long_line, *lines[1000:]]).encode()
+    pieces = _pieces(data)
+    assert b"".join(pieces) == data
+    assert all(piece.endswith(b"\n") for piece in pieces)
+    assert [piece for piece in pieces if len(piece) > PIPE_BUF] == [long_line.encode()]
+    assert len(pieces) < len(lines) / 10
+
+
+def test_the_redactor_scans_only_where_a_token_may_be() -> None:
+    """The shortcut changes no answer: a text with a token is redacted, in any case."""
+    batch = "\n".join(
+        [
+            "GET /events 200",
+            f"token {TOKEN_PREFIX.upper()}ABCDEF0123",
+            "https://storage.example/x?SIG=abc123",
+            url_with_password("redis", "u", "pw-secret", "cache:6379"),
+        ]
+    )
+    redacted = redact(batch)
+    for secret in ("ABCDEF0123", "abc123", "pw-secret"):
+        assert secret not in redacted
+    assert redacted.startswith("GET /events 200\n")

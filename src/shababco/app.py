@@ -50,7 +50,7 @@ from shababco.shopify.sync.scheduled import (
 from shababco.shopify.webhooks.inbox import InboxWorker, backlog
 from shababco.shopify.webhooks.intake import router as webhooks_router
 from shababco.shopify.webhooks.refetch import ProductRefetcher
-from shababco.telemetry import TelemetryMiddleware
+from shababco.telemetry import AccessLog, TelemetryMiddleware
 
 log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 2.0
@@ -127,10 +127,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     register_secrets(settings.secret_values())
     cache = ResponseCache(settings)
+    access_log = (
+        AccessLog(log_format=settings.log_format, capacity=settings.access_log_buffer_lines)
+        if settings.access_log
+        else None
+    )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
+        if access_log is not None:
+            access_log.start()
         async with migrated_database(settings) as database:
             app.state.database = database
             app.state.changes = changes = ChangeFeed(database.write)
@@ -155,6 +162,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 heartbeat.cancel()
                 await jobs.close()
                 await cache.stop()
+                if access_log is not None:
+                    access_log.close()  # every request answered by now: write their lines
 
     app = StreamingApp(  # FastAPI, running the live streams after their request is answered
         title="Shababco events API",
@@ -167,11 +176,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     add_offline_docs(app)  # Swagger UI and ReDoc with their files: the docs work offline
     app.state.cache = cache
     app.state.heartbeat = Heartbeat()
-    intake = create_intake_app(settings, main=app)
+    app.state.access_log = access_log
+    intake = create_intake_app(settings, main=app, access_log=access_log)
     app.add_middleware(CacheMiddleware, cache=cache, cache_key=cache_key)
     app.add_middleware(HeadAsGet)  # outside the cache's, so a HEAD is an L1 hit too
     # Added last, so outermost: cache hits are measured and carry a request id too.
-    app.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)
+    app.add_middleware(TelemetryMiddleware, access_log=access_log)
     install_error_handlers(app)
     app.include_router(catalog_router)
     app.include_router(webhooks_router)
@@ -226,7 +236,9 @@ def _complete_responses(responses: dict[str, Any]) -> None:
             response["content"] = {"application/json": next(iter(response["content"].values()))}
 
 
-def create_intake_app(settings: Settings, *, main: FastAPI) -> FastAPI:
+def create_intake_app(
+    settings: Settings, *, main: FastAPI, access_log: AccessLog | None = None
+) -> FastAPI:
     """Webhooks and `/health`, answered on the intake lane's loop (serving.lane).
 
     Its lifespan runs there once the main app has started: a pool of its own on the main app's
@@ -252,7 +264,7 @@ def create_intake_app(settings: Settings, *, main: FastAPI) -> FastAPI:
 
     intake = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
     intake.add_middleware(HeadAsGet)
-    intake.add_middleware(TelemetryMiddleware, access_log_enabled=settings.access_log)
+    intake.add_middleware(TelemetryMiddleware, access_log=access_log)  # the main app's
     install_error_handlers(intake)
     intake.include_router(webhooks_router)
     _add_health(intake, main.state.heartbeat)

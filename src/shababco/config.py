@@ -49,6 +49,9 @@ class Settings(BaseSettings):
     log_format: str = Field("json", pattern=r"^(json|text)$")
     # One log line per answered request (endpoint, status, duration, request id).
     access_log: bool = True
+    # Access lines held in memory between writes (a batch every 0.1 s, or sooner when a quarter
+    # full); when writing cannot keep up, lines beyond it are dropped and counted.
+    access_log_buffer_lines: int = Field(16_384, ge=1, le=10_000_000)
     # When set, `/metrics` answers only `Authorization: Bearer <METRICS_TOKEN>`.
     metrics_token: SecretStr | None = None
 

@@ -28,6 +28,10 @@ TOKEN_PATTERNS = re.compile(
     r"|(?<=[?&])(?:signature|sig|token|access_token|X-Goog-Signature|X-Amz-Signature)=[^&\s\"']+",
     re.IGNORECASE,
 )
+# Each alternative of TOKEN_PATTERNS contains one of these once case-folded (a token's prefix,
+# a URL's `://`, a parameter's `=`): a text with none cannot match, and most have none, so the
+# costly search runs only where it may find something.
+TOKEN_HINTS = ("=", "://", "shp")
 # Bounded parts, so a long line costs linear time; only lines with an "@" are searched.
 EMAIL = re.compile(r"[\w.%+-]{1,64}@[\w-]{1,63}(?:\.[\w-]{1,63}){0,8}\.[A-Za-z]{2,24}\b")
 # The values quoted in errors, whatever `hide_parameters` says: by the driver, a parameter it
@@ -53,7 +57,9 @@ def redact(text: str) -> str:
     for secret in sorted(_secrets, key=len, reverse=True):
         if secret in text:
             text = text.replace(secret, REDACTED)
-    text = TOKEN_PATTERNS.sub(REDACTED, text)
+    folded = text.casefold()  # as IGNORECASE matches: `ſ` is an `s`
+    if any(hint in folded for hint in TOKEN_HINTS):
+        text = TOKEN_PATTERNS.sub(REDACTED, text)
     if "invalid input" in text:
         text = QUOTED_VALUE.sub(rf"\1 {REDACTED}", text)
     return EMAIL.sub(REDACTED, text) if "@" in text else text

@@ -27,6 +27,8 @@ And ours:
 - `live_messages_built_total`: availability messages built, one per changed event per process
 - `live_messages_sent_total{kind}`: messages handed to streams: `snapshot` (on connect),
   `change`, `ended` (the last), `keepalive` (comments); counted per fan-out, not per write
+- `access_log_dropped_total`: access log lines dropped because writing them could not keep up
+  (the in-memory buffer was full)
 - `checkout_requests_total{outcome}`: `ok`, `unavailable`, `not_found`, `over_limit` (malformed
   bodies are refused before the route: see `api_requests_total`)
 
@@ -124,6 +126,9 @@ LIVE_MESSAGES_BUILT = Counter(
 LIVE_MESSAGES_SENT = Counter(
     "live_messages_sent_total", "Messages handed to live streams, by kind.", ["kind"]
 )
+ACCESS_LOG_DROPPED = Counter(
+    "access_log_dropped_total", "Access log lines dropped: writing them could not keep up."
+)
 CHECKOUT_REQUESTS = Counter("checkout_requests_total", "Checkout requests by outcome.", ["outcome"])
 RECONCILE_LAST_SUCCESS = Gauge(
     "reconcile_last_success_timestamp_seconds",
@@ -199,6 +204,10 @@ def cache_fill(endpoint: str) -> None:
 def request_answered(endpoint: str, method: str, status: int, seconds: float) -> None:
     _requests(endpoint, method, status).inc()
     _response_time(endpoint).observe(seconds)
+
+
+def access_log_dropped() -> None:
+    ACCESS_LOG_DROPPED.inc()
 
 
 def query_timed(table: str, seconds: float) -> None:

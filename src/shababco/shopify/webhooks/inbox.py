@@ -97,6 +97,9 @@ class InboxWorker:
         clock = asyncio.get_running_loop().time
         next_prune = clock()
         while not stop.is_set():
+            # Cleared before the inbox is read, never after: a delivery stored while a batch
+            # runs (too late for its claim) wakes the next round at once, not a second later.
+            self._wake.clear()
             try:
                 while await self.process_batch():
                     pass
@@ -106,7 +109,6 @@ class InboxWorker:
             except Exception as exc:
                 level = logging.WARNING if classify(exc).kind is Kind.OUTAGE else logging.ERROR
                 log.log(level, "inbox batch failed: %s", type(exc).__name__, exc_info=True)
-            self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), IDLE_POLL_SECONDS)
 

@@ -1,7 +1,8 @@
 """The change log in PostgreSQL: what every committed write changed, numbered in commit order.
 
-Writers append one row right after their transaction commits (`record_change`), holding an
-advisory lock so that sequence numbers are handed out in commit order: whoever has seen row N
+Writers append one row right after their transaction commits (`record_change`), or as its last
+statement (`append_change`), holding an advisory lock so that sequence numbers are handed out in
+commit order: whoever has seen row N
 knows that the data of every row up to N is committed. Readers poll `changes_since(seq)`.
 """
 
@@ -41,17 +42,23 @@ class CacheChange(Base):
 async def record_change(engine: AsyncEngine, event_ids: Iterable[int], *, listings: bool) -> int:
     """Append a change after its write committed; returns its sequence number."""
     async with engine.begin() as conn:
-        await conn.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
-        appended = await conn.execute(
-            insert(CacheChange)
-            .values(event_ids=sorted(event_ids), listings=listings)
-            .returning(CacheChange.seq)
+        return await append_change(conn, event_ids, listings=listings)
+
+
+async def append_change(conn: AsyncConnection, event_ids: Iterable[int], *, listings: bool) -> int:
+    """Append a change within the write's own transaction, as its last statement: the lock is
+    held until that commits, so the order of numbers is still the order of commits."""
+    await conn.execute(select(func.pg_advisory_xact_lock(APPEND_LOCK_KEY)))
+    appended = await conn.execute(
+        insert(CacheChange)
+        .values(event_ids=sorted(event_ids), listings=listings)
+        .returning(CacheChange.seq)
+    )
+    seq: int = appended.scalar_one()
+    if seq % PRUNE_EVERY == 0:
+        await conn.execute(
+            delete(CacheChange).where(CacheChange.created_at < func.now() - RETENTION)
         )
-        seq: int = appended.scalar_one()
-        if seq % PRUNE_EVERY == 0:
-            await conn.execute(
-                delete(CacheChange).where(CacheChange.created_at < func.now() - RETENTION)
-            )
     return seq
 
 

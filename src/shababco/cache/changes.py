@@ -6,6 +6,7 @@ may have changed too (almost always; an unlisted event's stock is the exception)
 
 Given an engine, the feed first appends the change to the PostgreSQL change log (`cache.changelog`)
 so that every process, whatever its Redis, learns of it; listeners then get its sequence number.
+A writer may instead append within its own transaction (`record`) and `announce` after commit.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shababco.cache.changelog import record_change
+from shababco.cache.changelog import append_change, record_change
 
 log = logging.getLogger(__name__)
 RECORD_RETRY_DELAYS = (0.1, 0.3, 1.0)
@@ -52,10 +53,27 @@ class ChangeFeed:
         self._listeners.append(listener)
 
     async def publish(self, changes: Changes) -> None:
+        """Record committed changes in the log (in a transaction of their own), then announce
+        them."""
         if not changes:
             return
         if self._engine is not None:
             changes = dataclasses.replace(changes, seq=await _record(self._engine, changes))
+        await self.announce(changes)
+
+    async def record(self, conn: AsyncConnection, changes: Changes) -> Changes:
+        """Append `changes` to the log within the writer's transaction on `conn`, as its last
+        statement (one transaction less than `publish`); `announce` the result once committed.
+        Without an engine the feed keeps no log, and the changes stay unrecorded."""
+        if not changes or self._engine is None:
+            return changes
+        seq = await append_change(conn, changes.event_ids, listings=changes.listings)
+        return dataclasses.replace(changes, seq=seq)
+
+    async def announce(self, changes: Changes) -> None:
+        """Tell the listeners of committed changes."""
+        if not changes:
+            return
         for listener in self._listeners:
             try:
                 await listener(changes)

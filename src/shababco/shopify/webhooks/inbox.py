@@ -149,8 +149,10 @@ class InboxWorker:
             if not rows:
                 return []
             changed, outcomes = await self._apply(conn, rows)
+            # In the same transaction: the change is in the log the moment the data is.
+            changes = await self._changes.record(conn, Changes.of(changed))
         _count(outcomes)
-        await self._changes.publish(Changes.of(changed))
+        await self._changes.announce(changes)
         if self._refetcher is not None:
             applied = {o.webhook_id for o in outcomes if o.outcome == "applied"}
             self._refetcher.request(_updated_products(r for r in rows if r.webhook_id in applied))

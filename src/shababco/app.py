@@ -136,8 +136,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.settings = settings
-        if access_log is not None:
-            access_log.start()
         async with migrated_database(settings) as database:
             app.state.database = database
             app.state.changes = changes = ChangeFeed(database.write)
@@ -156,6 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 )
             )
             heap.settle()
+            if access_log is not None:
+                access_log.start()
             try:
                 yield
             finally:

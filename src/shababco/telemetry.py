@@ -13,6 +13,7 @@ request through `logging` had halved the throughput of cached reads.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import random
@@ -148,6 +149,7 @@ class AccessLog:
             self._closing = False
             self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
             self._thread.start()
+            atexit.register(self.flush)  # a line recorded after `close` is written too
 
     def close(self) -> None:
         """Stop the writer and write every line recorded so far."""

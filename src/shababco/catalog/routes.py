@@ -1,7 +1,8 @@
 """The public read endpoints, answered through the response cache.
 
 Each handler validates its parameters, then asks the cache for the response bytes, handing it
-the computation to run on a miss: one connection, at most two statements, one serialization.
+the computation to run on a miss: one connection, at most two statements (an event and its
+tickets: one; a key no event has now: one more, for where its handle moved), one serialization.
 Imports listing, search and detail (the statements), params, schemas and the cache.
 """
 
@@ -13,7 +14,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shababco.cache.asgi import entry_response
 from shababco.cache.core import Compute
@@ -54,9 +54,10 @@ from shababco.catalog.schemas import (
     TicketsOut,
     detail_dict,
     summary_dict,
-    ticket_dict,
+    tickets_of_json,
 )
 from shababco.catalog.search import category_key, finds_nothing, search_events
+from shababco.database.engines import Database
 from shababco.deps import CacheDep, DatabaseDep
 from shababco.errors import ApiError
 from shababco.http import DETAIL_CACHE_CONTROL, dumps
@@ -185,9 +186,10 @@ def _not_found(key: str) -> ApiError:
     return ApiError(404, "not_found", f"no event {key!r}")
 
 
-async def _moved_or_not_found(conn: AsyncConnection, key: str, rest: str) -> Exception:
+async def _moved_or_not_found(database: Database, key: str, rest: str) -> Exception:
     """`Moved` to the current handle if `key` is an old handle of a viewable event, else 404."""
-    handle = await detail.current_handle(conn, key)
+    async with database.read.connect() as conn:
+        handle = await detail.current_handle(conn, key)
     if handle is None:
         return _not_found(key)
     return Moved(f"/events/{quote(handle, safe='')}{rest}")
@@ -217,12 +219,10 @@ async def get_event(
     """One active or unlisted event by Shopify product id or handle, with its visible tickets."""
 
     async def compute() -> Built:
-        async with database.read.connect() as conn:
-            event = await detail.get_event(conn, event_id)
-            if event is None:
-                raise await _moved_or_not_found(conn, event_id, "")
-            tickets = await detail.visible_tickets(conn, event.shopify_product_id)
-        return Built(dumps(detail_dict(event, tickets)), event.shopify_product_id)
+        event = await detail.get_event(database.read, event_id)
+        if event is None:
+            raise await _moved_or_not_found(database, event_id, "")
+        return Built(dumps(detail_dict(event)), event.shopify_product_id)
 
     return await _addressed(request, cache, event_id, compute)
 
@@ -240,13 +240,12 @@ async def list_tickets(
     """The visible tickets of an event with price, capacity, sold and available."""
 
     async def compute() -> Built:
-        async with database.read.connect() as conn:
-            found = await detail.tickets_of(conn, event_id)
-            if found is None:
-                raise await _moved_or_not_found(conn, event_id, "/tickets")
-        event_id_of, tickets = found
-        items = [ticket_dict(ticket) for ticket in tickets]
-        return Built(dumps({"event_id": str(event_id_of), "items": items}), event_id_of)
+        found = await detail.tickets_of(database.read, event_id)
+        if found is None:
+            raise await _moved_or_not_found(database, event_id, "/tickets")
+        found_id = found.shopify_product_id
+        items = tickets_of_json(found.tickets_json)
+        return Built(dumps({"event_id": str(found_id), "items": items}), found_id)
 
     return await _addressed(request, cache, event_id, compute)
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -54,6 +56,16 @@ def _connect_args(statement_cache_size: int) -> dict[str, Any]:
     }
 
 
+def json_loads(text: str) -> Any:
+    """A JSON column's value: orjson's parse, several times quicker than the standard library's
+    for the catalog's JSONB columns, which that one takes over where orjson refuses (numbers
+    beyond 64 bits or a double's range)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
     """An asyncpg engine with the configured pool settings.
 
@@ -63,6 +75,7 @@ def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEn
     options: dict[str, Any] = {
         "connect_args": _connect_args(settings.db_statement_cache_size),
         "hide_parameters": True,
+        "json_deserializer": json_loads,
     }
     if pool:
         options |= {

@@ -56,11 +56,6 @@ def event_statement(key: str) -> Select[Any]:
     return statement.params(values)
 
 
-def visible_tickets_statement(event_id: int) -> Select[Any]:
-    statement, values = detail.visible_tickets_query(event_id)
-    return statement.params(values)
-
-
 def tickets_of_statement(key: str) -> Select[Any]:
     statement, values = detail.tickets_of_query(key)
     return statement.params(values)

@@ -48,7 +48,6 @@ from bench.catalog_explain import (
     first_page_statement,
     page_statement,
     tickets_of_statement,
-    visible_tickets_statement,
 )
 from bench.tools.lean_client import LeanClient
 from shababco.catalog.columns import listed
@@ -159,7 +158,6 @@ def explained_statements(rng: random.Random) -> dict[str, Select[Any]]:
         ),
         "detail: by id": event_statement(str(8_000_000_000_000 + 4321)),
         "detail: by handle": event_statement("event-4321"),
-        "detail: tickets": visible_tickets_statement(8_000_000_000_000 + 4321),
         "tickets: by id": tickets_of_statement(str(8_000_000_000_000 + 4321)),
     }
 

@@ -1,15 +1,20 @@
-"""Statements run as precompiled SQL answer exactly what SQLAlchemy's execution answers."""
+"""Statements run as precompiled SQL, or by the driver itself, answer exactly what SQLAlchemy's
+execution answers; the tickets PostgreSQL writes as JSON are those Python would write."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 from typing import Any
 
+import orjson
 from bench.catalog_explain import count_query
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.catalog import detail, listing, run
+from shababco.catalog.models import Ticket
 from shababco.catalog.params import Cursor, EventFilters, EventListParams, Sort
+from shababco.catalog.schemas import money, tickets_of_json
 from shababco.catalog.search import Method, choose_method, gin, postings
 from tests.support.data import load_products
 from tests.support.factories import BASE_TIME, make_product, make_variant
@@ -46,7 +51,6 @@ async def test_precompiled_statements_answer_as_sqlalchemy_does(db: AsyncEngine)
         count_query(EventFilters(search="opera", starts_before=BASE_TIME)),
         (detail.category_counts_statement(), {}),
         (detail._event_statement(True), {"key_id": first["id"], "key_handle": "x"}),
-        (detail._visible_tickets_statement(), {"event_id": first["id"]}),
         (detail._tickets_of_statement(False), {"key_handle": first["handle"]}),
     ]
     one_word = list_params(search="gal")
@@ -60,6 +64,9 @@ async def test_precompiled_statements_answer_as_sqlalchemy_does(db: AsyncEngine)
             assert fast, statement
             assert [row._asdict() for row in fast] == [row._asdict() for row in slow]
             assert [type(value) for value in fast[0]] == [type(value) for value in slow[0]]
+            driver = await run.driver_rows(db, statement, values)
+            assert [dict(row.items()) for row in driver] == [row._asdict() for row in slow]
+            assert [type(value) for value in driver[0]] == [type(value) for value in slow[0]]
 
 
 async def test_statements_with_an_in_list_run_through_sqlalchemy(db: AsyncEngine) -> None:
@@ -69,3 +76,52 @@ async def test_statements_with_an_in_list_run_through_sqlalchemy(db: AsyncEngine
         assert run._compiled(statement, conn.dialect) is None
         found = await run.rows(conn, statement, values)
     assert [row.category for row in found] == ["Opera"]
+
+
+def ticket_representation(ticket: Any) -> dict[str, object]:
+    return {
+        "id": str(ticket.shopify_variant_id),
+        "name": ticket.name,
+        "ticket_type": ticket.ticket_type,
+        "price": money(ticket.price),
+        "compare_at_price": money(ticket.compare_at_price),
+        "capacity": ticket.available + ticket.sold,
+        "sold": ticket.sold,
+        "available": ticket.available,
+        "features": ticket.features,
+        "restrictions": ticket.restrictions,
+    }
+
+
+async def test_tickets_written_as_json_are_the_representations_python_writes(
+    db: AsyncEngine,
+) -> None:
+    variants = [
+        make_variant(title='VIP "front" \\ row ☆', price="1234567.5", compare_at_price="2e6"),
+        make_variant(title="Hidden", position=2),
+        make_variant(title="مقعد\tعادي", price="0", quantity=0, position=3),
+    ]
+    product, bare = make_product(variants=variants), make_product(variants=[])
+    await load_products(db, product, bare)
+    features = [1.5, 1e-7, 2**53 + 1, -0.0, "سطر\n\u2028", {"nested": [None, True]}]
+    first, hidden = (variant["id"] for variant in variants[:2])
+    async with db.begin() as conn:
+        at = Ticket.shopify_variant_id
+        values = {"features": features, "restrictions": {"age": 18}, "sold": 7}
+        await conn.execute(update(Ticket).where(at == first).values(values))
+        await conn.execute(update(Ticket).where(at == hidden).values(is_visible=False))
+    event = await detail.get_event(db, str(product["id"]))
+    listed = await detail.tickets_of(db, product["handle"])
+    without = await detail.get_event(db, bare["handle"])
+    async with db.connect() as conn:
+        visible = select(*Ticket.__table__.c).where(
+            Ticket.event_id == product["id"], Ticket.is_visible
+        )
+        rows = (await conn.execute(visible.order_by(Ticket.position))).all()
+    expected = orjson.dumps([ticket_representation(row) for row in rows])
+    assert event is not None and listed is not None and without is not None
+    assert len(rows) == 2
+    assert orjson.dumps(tickets_of_json(event.tickets_json)) == expected
+    assert orjson.dumps(tickets_of_json(listed.tickets_json)) == expected
+    assert listed.shopify_product_id == product["id"]
+    assert tickets_of_json(without.tickets_json) == []

@@ -22,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 from sqlalchemy.sql.elements import ColumnElement
 
-from shababco.catalog.models import Event, EventSearch, Ticket
+from shababco.catalog.models import Event, EventSearch
 from shababco.catalog.params import Sort
 
 Values = dict[str, Any]
@@ -47,18 +47,6 @@ SUMMARY_COLUMNS = (
     Event.shopify_updated_at,
 )
 DETAIL_COLUMNS = (*SUMMARY_COLUMNS, Event.description_html, Event.metafields)
-TICKET_COLUMNS = (
-    Ticket.shopify_variant_id,
-    Ticket.event_id,
-    Ticket.name,
-    Ticket.ticket_type,
-    Ticket.price,
-    Ticket.compare_at_price,
-    Ticket.available,
-    Ticket.sold,
-    Ticket.features,
-    Ticket.restrictions,
-)
 
 
 def listed() -> ColumnElement[bool]:

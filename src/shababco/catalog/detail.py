@@ -16,23 +16,24 @@ from sqlalchemy import (
     Row,
     Select,
     Text,
-    and_,
     bindparam,
     cast,
     exists,
     func,
+    literal_column,
     or_,
     select,
 )
 from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import ColumnElement
 
 from shababco.catalog import run
-from shababco.catalog.columns import DETAIL_COLUMNS, TICKET_COLUMNS, Values, viewable
+from shababco.catalog.columns import DETAIL_COLUMNS, Values, viewable
 from shababco.catalog.models import Event, EventHandle, ListingCount, Ticket
 from shababco.catalog.params import canonical_id
+from shababco.catalog.run import Record
 
 
 def _key_values(key: str) -> tuple[bool, Values]:
@@ -51,64 +52,71 @@ def _by_key(by_id: bool) -> ColumnElement[bool]:
     return handle
 
 
-@lru_cache(maxsize=2)
-def _event_statement(by_id: bool) -> Select[Any]:
+# A ticket's representation (schemas.TicketOut), key by key in its order, built by PostgreSQL:
+# money is the column's text (two decimals, as Shopify writes it), ids are decimal strings.
+TICKET_FIELDS: tuple[tuple[str, Any], ...] = (
+    ("id", cast(Ticket.shopify_variant_id, Text)),
+    ("name", Ticket.name),
+    ("ticket_type", Ticket.ticket_type),
+    ("price", cast(Ticket.price, Text)),
+    ("compare_at_price", cast(Ticket.compare_at_price, Text)),
+    ("capacity", Ticket.available + Ticket.sold),
+    ("sold", Ticket.sold),
+    ("available", Ticket.available),
+    ("features", Ticket.features),
+    ("restrictions", Ticket.restrictions),
+)
+
+
+def _tickets_json() -> ColumnElement[str | None]:
+    """The event's visible tickets as the JSON text of their representations, in ticket order
+    (NULL for none): one statement answers an event and its tickets, and the tickets need no
+    Python to become JSON but one parse (schemas.tickets_of_json)."""
+    pairs: list[Any] = []
+    for key, value in TICKET_FIELDS:
+        pairs += [literal_column(f"'{key}'"), value]
+    ordered = aggregate_order_by(
+        func.json_build_object(*pairs), Ticket.position, Ticket.shopify_variant_id
+    )
     return (
-        select(*DETAIL_COLUMNS)
+        select(cast(func.json_agg(ordered), Text))
+        .where(Ticket.event_id == Event.shopify_product_id, Ticket.is_visible)
+        .scalar_subquery()
+        .label("tickets_json")
+    )
+
+
+def _viewable_by_key(by_id: bool, *columns: Any) -> Select[Any]:
+    """The columns of the viewable event with the key (the newest, if an id and a handle both
+    match)."""
+    return (
+        select(*columns)
         .where(_by_key(by_id), viewable())
         .order_by(Event.shopify_updated_at.desc())
         .limit(1)
     )
 
 
+@lru_cache(maxsize=2)
+def _event_statement(by_id: bool) -> Select[Any]:
+    return _viewable_by_key(by_id, *DETAIL_COLUMNS, _tickets_json())
+
+
 def event_query(key: str) -> tuple[Select[Any], Values]:
-    """The statement of a viewable event by id or handle, and its values."""
+    """The statement of a viewable event by id or handle with its tickets, and its values."""
     by_id, values = _key_values(key)
     return _event_statement(by_id), values
 
 
-async def get_event(conn: AsyncConnection, key: str) -> Row[Any] | None:
-    found = await run.rows(conn, *event_query(key))
+async def get_event(engine: AsyncEngine, key: str) -> Record | None:
+    """The viewable event with its visible tickets (`tickets_json`) in one statement, or None."""
+    found = await run.driver_rows(engine, *event_query(key))
     return found[0] if found else None
-
-
-@lru_cache(maxsize=1)
-def _visible_tickets_statement() -> Select[Any]:
-    return (
-        select(*TICKET_COLUMNS)
-        .where(Ticket.event_id == bindparam("event_id", type_=BigInteger()), Ticket.is_visible)
-        .order_by(Ticket.position, Ticket.shopify_variant_id)
-    )
-
-
-def visible_tickets_query(event_id: int) -> tuple[Select[Any], Values]:
-    """The statement of an event's visible tickets, and its values."""
-    return _visible_tickets_statement(), {"event_id": event_id}
-
-
-async def visible_tickets(conn: AsyncConnection, event_id: int) -> Sequence[Row[Any]]:
-    return await run.rows(conn, *visible_tickets_query(event_id))
 
 
 @lru_cache(maxsize=2)
 def _tickets_of_statement(by_id: bool) -> Select[Any]:
-    """A viewable event's id joined to its visible tickets (one row with NULLs if it has none)."""
-    event = (
-        select(Event.shopify_product_id)
-        .where(_by_key(by_id), viewable())
-        .order_by(Event.shopify_updated_at.desc())
-        .limit(1)
-        .cte("event")
-    )
-    return (
-        select(event.c.shopify_product_id.label("found_event_id"), *TICKET_COLUMNS)
-        .select_from(event)
-        .outerjoin(
-            Ticket,
-            and_(Ticket.event_id == event.c.shopify_product_id, Ticket.is_visible),
-        )
-        .order_by(Ticket.position, Ticket.shopify_variant_id)
-    )
+    return _viewable_by_key(by_id, Event.shopify_product_id, _tickets_json())
 
 
 def tickets_of_query(key: str) -> tuple[Select[Any], Values]:
@@ -117,12 +125,11 @@ def tickets_of_query(key: str) -> tuple[Select[Any], Values]:
     return _tickets_of_statement(by_id), values
 
 
-async def tickets_of(conn: AsyncConnection, key: str) -> tuple[int, Sequence[Row[Any]]] | None:
-    """The visible tickets of a viewable event in one statement; None if there is no such event."""
-    rows = await run.rows(conn, *tickets_of_query(key))
-    if not rows:
-        return None
-    return rows[0].found_event_id, [row for row in rows if row.shopify_variant_id is not None]
+async def tickets_of(engine: AsyncEngine, key: str) -> Record | None:
+    """The id of the viewable event and its visible tickets (`tickets_json`) in one statement;
+    None if there is no such event."""
+    found = await run.driver_rows(engine, *tickets_of_query(key))
+    return found[0] if found else None
 
 
 @lru_cache(maxsize=1)

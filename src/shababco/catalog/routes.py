@@ -1,7 +1,8 @@
 """The public read endpoints, answered through the response cache.
 
 Each handler validates its parameters, then asks the cache for the response bytes, handing it
-the computation to run on a miss: one connection, at most two statements, one serialization.
+the computation to run on a miss: one connection, at most two statements (an event and its
+tickets: one; a key no event has now: one more, for where its handle moved), one serialization.
 Imports listing, search and detail (the statements), params, schemas and the cache.
 """
 
@@ -13,7 +14,6 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shababco.cache.asgi import entry_response
 from shababco.cache.core import Compute
@@ -54,10 +54,11 @@ from shababco.catalog.schemas import (
     TicketsOut,
     detail_dict,
     summary_dict,
-    ticket_dict,
+    tickets_of_json,
 )
 from shababco.catalog.search import category_key, finds_nothing, search_events
-from shababco.deps import CacheDep, DatabaseDep
+from shababco.database.engines import Database
+from shababco.deps import cache_of, database_of
 from shababco.errors import ApiError
 from shababco.http import DETAIL_CACHE_CONTROL, dumps
 
@@ -122,8 +123,6 @@ def _list_params(
 )
 async def list_events(
     request: Request,
-    database: DatabaseDep,
-    cache: CacheDep,
     page: Page = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: CursorText = None,
@@ -144,6 +143,7 @@ async def list_events(
         starts_before=starts_before,
         sort=sort,
     )
+    database = database_of(request)
 
     async def compute() -> Built:
         if finds_nothing(params.filters):
@@ -163,10 +163,11 @@ async def list_events(
         }
         return Built(dumps(page))
 
-    return await _cached(request, cache, compute)
+    return await _cached(request, compute)
 
 
-async def _cached(request: Request, cache: CacheDep, compute: Compute) -> Response:
+async def _cached(request: Request, compute: Compute) -> Response:
+    cache = cache_of(request)
     key = cache_key(request.scope["path"], request.scope["query_string"])
     assert key is not None, "every catalog route is cacheable"
     entry, source = await cache.fetch(key, compute)
@@ -185,20 +186,21 @@ def _not_found(key: str) -> ApiError:
     return ApiError(404, "not_found", f"no event {key!r}")
 
 
-async def _moved_or_not_found(conn: AsyncConnection, key: str, rest: str) -> Exception:
+async def _moved_or_not_found(database: Database, key: str, rest: str) -> Exception:
     """`Moved` to the current handle if `key` is an old handle of a viewable event, else 404."""
-    handle = await detail.current_handle(conn, key)
+    async with database.read.connect() as conn:
+        handle = await detail.current_handle(conn, key)
     if handle is None:
         return _not_found(key)
     return Moved(f"/events/{quote(handle, safe='')}{rest}")
 
 
-async def _addressed(request: Request, cache: CacheDep, key: str, compute: Compute) -> Response:
+async def _addressed(request: Request, key: str, compute: Compute) -> Response:
     """The cached answer of an event's route; 404 without a query for a key no event can have."""
     if NUL in key:
         raise _not_found(key)
     try:
-        return await _cached(request, cache, compute)
+        return await _cached(request, compute)
     except Moved as moved:
         headers = {"Cache-Control": DETAIL_CACHE_CONTROL}
         return RedirectResponse(moved.location, status_code=301, headers=headers)
@@ -211,20 +213,17 @@ async def _addressed(request: Request, cache: CacheDep, key: str, compute: Compu
     responses=DETAIL_RESPONSES,
     openapi_extra=CONDITIONAL,
 )
-async def get_event(
-    request: Request, database: DatabaseDep, cache: CacheDep, event_id: EventKey
-) -> Response:
+async def get_event(request: Request, event_id: EventKey) -> Response:
     """One active or unlisted event by Shopify product id or handle, with its visible tickets."""
+    database = database_of(request)
 
     async def compute() -> Built:
-        async with database.read.connect() as conn:
-            event = await detail.get_event(conn, event_id)
-            if event is None:
-                raise await _moved_or_not_found(conn, event_id, "")
-            tickets = await detail.visible_tickets(conn, event.shopify_product_id)
-        return Built(dumps(detail_dict(event, tickets)), event.shopify_product_id)
+        event = await detail.get_event(database.read, event_id)
+        if event is None:
+            raise await _moved_or_not_found(database, event_id, "")
+        return Built(dumps(detail_dict(event)), event.shopify_product_id)
 
-    return await _addressed(request, cache, event_id, compute)
+    return await _addressed(request, event_id, compute)
 
 
 @router.get(
@@ -234,21 +233,19 @@ async def get_event(
     responses=DETAIL_RESPONSES,
     openapi_extra=CONDITIONAL,
 )
-async def list_tickets(
-    request: Request, database: DatabaseDep, cache: CacheDep, event_id: EventKey
-) -> Response:
+async def list_tickets(request: Request, event_id: EventKey) -> Response:
     """The visible tickets of an event with price, capacity, sold and available."""
+    database = database_of(request)
 
     async def compute() -> Built:
-        async with database.read.connect() as conn:
-            found = await detail.tickets_of(conn, event_id)
-            if found is None:
-                raise await _moved_or_not_found(conn, event_id, "/tickets")
-        event_id_of, tickets = found
-        items = [ticket_dict(ticket) for ticket in tickets]
-        return Built(dumps({"event_id": str(event_id_of), "items": items}), event_id_of)
+        found = await detail.tickets_of(database.read, event_id)
+        if found is None:
+            raise await _moved_or_not_found(database, event_id, "/tickets")
+        found_id = found.shopify_product_id
+        items = tickets_of_json(found.tickets_json)
+        return Built(dumps({"event_id": str(found_id), "items": items}), found_id)
 
-    return await _addressed(request, cache, event_id, compute)
+    return await _addressed(request, event_id, compute)
 
 
 @router.get(
@@ -258,13 +255,14 @@ async def list_tickets(
     responses=CATEGORIES_RESPONSES,
     openapi_extra=CONDITIONAL,
 )
-async def list_categories(request: Request, database: DatabaseDep, cache: CacheDep) -> Response:
+async def list_categories(request: Request) -> Response:
     """Categories of active events with their counts, in the store's spelling: the spellings of
     one category (`Music`, `music`) count as one, named as most of its events write it."""
+    database = database_of(request)
 
     async def compute() -> Built:
         async with database.read.connect() as conn:
             rows = await detail.category_counts(conn)
         return Built(dumps({"items": [{"name": row.category, "count": row.count} for row in rows]}))
 
-    return await _cached(request, cache, compute)
+    return await _cached(request, compute)

@@ -7,13 +7,12 @@ models forbid extra keys, so the document lists every key the API sends.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Row
 
 from shababco.errors import error_responses
 
@@ -155,7 +154,8 @@ CATEGORIES_RESPONSES: Responses = {
 }
 
 
-def summary_dict(row: Row[Any]) -> dict[str, Any]:
+def summary_dict(row: Any) -> dict[str, Any]:
+    """An event's summary from its row: SQLAlchemy's or the driver's (catalog.run)."""
     images = row.images or []
     return {
         "id": str(row.shopify_product_id),
@@ -176,26 +176,17 @@ def summary_dict(row: Row[Any]) -> dict[str, Any]:
     }
 
 
-def ticket_dict(row: Row[Any]) -> dict[str, Any]:
-    return {
-        "id": str(row.shopify_variant_id),
-        "name": row.name,
-        "ticket_type": row.ticket_type,
-        "price": money(row.price),
-        "compare_at_price": money(row.compare_at_price),
-        "capacity": row.available + row.sold,
-        "sold": row.sold,
-        "available": row.available,
-        "features": row.features,
-        "restrictions": row.restrictions,
-    }
+def tickets_of_json(text: str | None) -> list[dict[str, Any]]:
+    """The ticket representations of a statement's `tickets_json` (catalog.detail builds them)."""
+    return [] if text is None else list(orjson.loads(text))
 
 
-def detail_dict(row: Row[Any], tickets: Sequence[Row[Any]]) -> dict[str, Any]:
+def detail_dict(row: Any) -> dict[str, Any]:
+    """An event's detail from its row with `tickets_json` (catalog.detail.get_event)."""
     return {
         **summary_dict(row),
         "description": row.description_html,
         "images": row.images or [],
         "metafields": row.metafields,
-        "tickets": [ticket_dict(ticket) for ticket in tickets],
+        "tickets": tickets_of_json(row.tickets_json),
     }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -54,20 +56,38 @@ def _connect_args(statement_cache_size: int) -> dict[str, Any]:
     }
 
 
+def json_loads(text: str) -> Any:
+    """A JSON column's value: orjson's parse, several times quicker than the standard library's
+    for the catalog's JSONB columns, which that one takes over where orjson refuses (numbers
+    beyond 64 bits or a double's range)."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def create_engine(url: str, settings: Settings, *, pool: bool = True) -> AsyncEngine:
     """An asyncpg engine with the configured pool settings.
 
     Statement parameters never appear in its errors (`hide_parameters`): they carry whatever a
     payload held, and an error's text reaches the logs.
+
+    The pool opens up to DB_POOL_SIZE + DB_MAX_OVERFLOW connections as requests need them, and
+    keeps the overflow ones once opened. SQLAlchemy's own overflow closes a connection handed
+    back while DB_POOL_SIZE others wait idle, which under steady load is all the time: at 100
+    concurrent uncached reads the pool opened 111 new sessions in 5 s (each a server process,
+    its type codecs set up again, its statements prepared again), stalling the requests that
+    waited for them.
     """
     options: dict[str, Any] = {
         "connect_args": _connect_args(settings.db_statement_cache_size),
         "hide_parameters": True,
+        "json_deserializer": json_loads,
     }
     if pool:
         options |= {
-            "pool_size": settings.db_pool_size,
-            "max_overflow": settings.db_max_overflow,
+            "pool_size": settings.db_pool_size + settings.db_max_overflow,
+            "max_overflow": 0,
             "pool_recycle": 1800,
         }
     else:

@@ -1,0 +1,1 @@
+"""A hand-written FastAPI + asyncpg service, the yardstick of the uncached reads."""

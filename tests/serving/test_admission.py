@@ -160,7 +160,7 @@ async def test_a_request_cancelled_while_served_or_waiting_frees_its_place() -> 
 
 
 def test_l1_hits_are_answered_before_admission(settings: Settings) -> None:
-    layers = [middleware.cls for middleware in create_app(settings).user_middleware]
+    layers: list[Any] = [middleware.cls for middleware in create_app(settings).user_middleware]
     assert layers.index(CacheMiddleware) < layers.index(Admission)  # outer before inner
 
 

@@ -27,6 +27,8 @@ from shababco.serving.protocol import REST_EXTENSION
 
 ALWAYS_ADMITTED = frozenset({HEALTH_PATH, "/ready", "/metrics"})
 LIVE_SUFFIX = "/live"
+# The weight of the latest request in the moving average of service times (about the last 20).
+SERVICE_AVERAGE_WEIGHT = 0.05
 OVERLOADED_CODE = "overloaded"
 OVERLOADED_MESSAGE = "this server is at capacity; retry after Retry-After seconds"
 
@@ -41,8 +43,11 @@ class Admission:
 
     At most `max_in_flight` requests are served at once; more wait for a slot in arrival order
     (a fair queue: the database pool's own lets a newcomer take a connection ahead of those
-    already waiting). While the longest waiting has waited more than `queue_budget` seconds, the
-    queue stands: a new request is answered 503 at once instead of joining it.
+    already waiting). A new request is answered 503 at once instead of joining the queue when
+    the queue stands over `queue_budget` seconds: its oldest has waited that long, or, served at
+    the recent pace (a moving average of the time a request holds its slot), the last in line
+    would wait that long. A burst of arrivals therefore queues only what is served in time.
+    The first to wait always may: it is next.
     """
 
     def __init__(
@@ -57,6 +62,7 @@ class Admission:
         self.max_in_flight, self.queue_budget = max_in_flight, queue_budget_seconds
         self.in_flight = 0
         self.waiting: deque[tuple[asyncio.Future[None], float]] = deque()
+        self.service_seconds = 0.0  # moving average of the time a request holds its slot
         body = orjson.dumps({"error": {"code": OVERLOADED_CODE, "message": OVERLOADED_MESSAGE}})
         self._refusal_headers = [
             (b"content-type", b"application/json"),
@@ -77,14 +83,21 @@ class Admission:
             return
         else:
             await self._wait_for_a_slot()
+        started = time.monotonic()
         try:
             await self.app(scope, receive, send)
         finally:  # answered, failed, or cancelled: the slot goes to the next in line
+            held = time.monotonic() - started
+            self.service_seconds += SERVICE_AVERAGE_WEIGHT * (held - self.service_seconds)
             self._release()
 
     def standing(self) -> bool:
-        """Whether the longest waiting request has waited the budget or longer."""
-        return bool(self.waiting) and time.monotonic() - self.waiting[0][1] >= self.queue_budget
+        """Whether a request joining the queue now would wait longer than the budget."""
+        if not self.waiting:
+            return False
+        now = time.monotonic()
+        expected = len(self.waiting) * self.service_seconds / self.max_in_flight
+        return now - self.waiting[0][1] >= self.queue_budget or expected >= self.queue_budget
 
     async def _wait_for_a_slot(self) -> None:
         slot = asyncio.get_running_loop().create_future()

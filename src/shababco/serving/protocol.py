@@ -99,7 +99,8 @@ class TimedRequestProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self.scope["extensions"] = {REST_EXTENSION: self._rest_after_answer}
+        extensions: Any = {REST_EXTENSION: self._rest_after_answer}
+        self.scope["extensions"] = extensions
         self._head_incomplete = True
         self._request_began = self.loop.time()
 

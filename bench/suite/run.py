@@ -2,14 +2,15 @@
 
     flock /tmp/shababco-bench.lock .venv/bin/python -m bench.suite [--quick] [--events 100000]
         [--seconds 10] [--old-window 30] [--users 10,100,1000] [--reads list,detail,search,tickets]
-        [--skip-old]
+        [--skip-old] [--only fixed-rate]
 
 Old: `shababco simulator --latency 2-3` (the store, 2 REST calls/s) behind `bench/old_api.py`,
 loaded by closed-loop asyncio users for a fixed window; unanswered requests are kept as censored.
 New: `shababco serve` (one worker) on the generated catalog (bench.catalog_reads.load), cold
 (cache off) and warm (default TTLs, its own Redis, after a warm-up pass), loaded by `wrk` with a
 Lua script rotating each read's paths; then 10,000 connections at a fixed 2,000 req/s of mixed
-reads. Writes bench/results/suite.{md,json} and the charts, the README's Benchmarks section and
+reads (`--only fixed-rate`: that row alone, cold and warm, printed and not written). Writes
+bench/results/suite.{md,json} and the charts, the README's Benchmarks section and
 bench/targets.md (bench.targets). Needs wrk and redis-server (installed with apt-get as root).
 """
 
@@ -187,7 +188,7 @@ def measure_config(
     results: dict[str, Any] = {"reads": {}}
     with running(shababco_serve(), env, "/health") as (base, process):
         warm_up(base, warm)
-        for read in args.reads:
+        for read in [] if args.only == "fixed-rate" else args.reads:
             for users in args.users:
                 figures = run_wrk(base + "/", users, args.seconds, scripts[read], CELL_TIMEOUT_S)
                 settle(base, "/events")
@@ -243,6 +244,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fixed-rate", type=float, default=2000, help="req/s in total")
     parser.add_argument("--fixed-seconds", type=int, default=30)
     parser.add_argument("--quick", action="store_true", help="a tiny smoke run")
+    parser.add_argument(
+        "--only", choices=["fixed-rate"], help="run this row alone (new only), write nothing"
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.events, args.seconds, args.old_window, args.users = 2000, 2, 10, "10,100"
@@ -268,6 +272,12 @@ def main(argv: list[str] | None = None) -> None:
     ensure_binary("redis-server", "redis-server")
     raise_open_files()
     folder = Path(tempfile.mkdtemp(prefix="bench-suite-"))
+    if args.only is not None:
+        try:
+            print(json.dumps(measure_new(args, folder), indent=2))
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+        return
     try:
         old = {} if args.skip_old else measure_old(args)
         new = measure_new(args, folder)

@@ -39,6 +39,7 @@ from shababco.http import HeadAsGet, dumps
 from shababco.logs import register_secrets
 from shababco.sale.routes import router as sale_router
 from shababco.sale.stream import StreamingApp
+from shababco.serving.admission import Admission
 from shababco.serving.lane import Intake
 from shababco.serving.loop import attach_intake
 from shababco.shopify.admin.client import ShopifyClient
@@ -178,6 +179,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.heartbeat = Heartbeat()
     app.state.access_log = access_log
     intake = create_intake_app(settings, main=app, access_log=access_log)
+    # Inside the cache's, so L1 hits are answered before admission (serving.admission).
+    app.add_middleware(
+        Admission,
+        max_in_flight=settings.http_max_in_flight,
+        queue_budget_seconds=settings.http_queue_budget_ms / 1000,
+        retry_after_seconds=settings.http_retry_after_seconds,
+    )
     app.add_middleware(CacheMiddleware, cache=cache, cache_key=cache_key)
     app.add_middleware(HeadAsGet)  # outside the cache's, so a HEAD is an L1 hit too
     # Added last, so outermost: cache hits are measured and carry a request id too.

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     # A request's head and body must arrive whole within this many seconds of its first byte:
     # a client dripping bytes cannot hold a connection (and its buffers) for ever.
     http_request_timeout_seconds: int = Field(30, ge=1, le=3600)
+    # Requests one process serves at once (L1 cache hits, intake, probes and live streams aside);
+    # more wait their turn in arrival order, and while one has waited longer than
+    # HTTP_QUEUE_BUDGET_MS a new one is answered 503 `overloaded` at once, with `Retry-After`.
+    http_max_in_flight: int = Field(32, ge=1, le=100_000)
+    http_queue_budget_ms: int = Field(500, ge=0, le=60_000)
+    http_retry_after_seconds: int = Field(1, ge=0, le=3600)
 
     # Live availability streams (`GET /events/{id}/live`): seconds between keep-alive comments
     # on an idle stream, messages a stream may fall behind before it is dropped, and streams

@@ -59,7 +59,8 @@ ERROR_DESCRIPTIONS = {
     404: "Not found.",
     422: "A parameter is invalid; the message names it.",
     500: "An unexpected error: logged with the request id (`X-Request-ID`).",
-    503: "The database is unavailable: retry after `Retry-After` seconds.",
+    503: "The database is unavailable (`database_unavailable`), or this process is serving all"
+    " it can (`overloaded`): retry after `Retry-After` seconds.",
 }
 
 

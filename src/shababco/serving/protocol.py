@@ -19,6 +19,9 @@ LINGER_BYTES = 4 << 20
 _TIMEOUT_BODY = orjson.dumps(
     {"error": {"code": "request_timeout", "message": "the request did not arrive in time"}}
 )
+# The ASGI scope extension through which the application asks the connection to rest after its
+# answer (serving.admission): a callable taking the seconds to stop reading the connection for.
+REST_EXTENSION = "shababco.rest_after_answer"
 REQUEST_TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
     b"cache-control: no-store\r\nconnection: close\r\n"
@@ -57,6 +60,8 @@ class TimedRequestProtocol(HttpToolsProtocol):
         self._lingering: asyncio.TimerHandle | None = None
         self._lingered_bytes = 0
         self._socket: asyncio.Transport | None = None
+        self._rest_seconds = 0.0
+        self._resting: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         self._socket = transport
@@ -71,8 +76,9 @@ class TimedRequestProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._clear_deadline()
-        if self._lingering is not None:
-            self._lingering.cancel()
+        for timer in (self._lingering, self._resting):
+            if timer is not None:
+                timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -93,6 +99,8 @@ class TimedRequestProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        extensions: Any = {REST_EXTENSION: self._rest_after_answer}
+        self.scope["extensions"] = extensions
         self._head_incomplete = True
         self._request_began = self.loop.time()
 
@@ -106,6 +114,22 @@ class TimedRequestProtocol(HttpToolsProtocol):
         self._request_began = None
         self._body_incomplete = False
         super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._rest_seconds and self._socket is not None and not self._socket.is_closing():
+            self._socket.pause_reading()
+            self._resting = self.loop.call_later(self._rest_seconds, self._wake)
+        self._rest_seconds = 0.0
+
+    def _rest_after_answer(self, seconds: float) -> None:
+        """Read nothing more on this connection for `seconds` once this answer is sent."""
+        self._rest_seconds = seconds
+
+    def _wake(self) -> None:
+        self._resting = None
+        if self._socket is not None and not self._socket.is_closing():
+            self._socket.resume_reading()
 
     def close_lingering(self) -> bool:
         """Start a lingering close if a request body is still arriving; whether it started."""

@@ -1,0 +1,144 @@
+"""Overload is answered, not suffered: one uncached `shababco serve` worker at its unloaded peak,
+then offered ten times the connections.
+
+    flock /tmp/shababco-bench.lock .venv/bin/python -m bench.overload_bench \
+        [--events 20000] [--seconds 10] [--peak-connections 50] [--connections 1000]
+
+The server (cache off, one worker) runs pinned to core 1 and wrk to core 0, on a database of
+this benchmark's own (`shababco_overload_bench`, loaded once with generated events, reused while
+it holds as many). wrk rotates the suite's mixed reads (list, detail, search, tickets): first at
+`--peak-connections` (the peak: what the process serves unloaded), then at `--connections`.
+Reports, at the overload: socket errors (connect, read, write and wrk's timeouts), p99 of all
+answers (503s included), the admitted (2xx) throughput against the peak, and the 503s.
+Targets: zero socket errors, p99 ≤ 1 s, admitted throughput ≥ 0.9 × the peak. Prints JSON; writes
+nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import random
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bench.cache_bench import (
+    bench_url,
+    parse_wrk,
+    prepare,
+    running,
+    server_env,
+    shababco_serve,
+)
+from bench.suite.paths import READS, generated_ids, mixed_paths, read_paths
+from bench.suite.run import raise_open_files
+from bench.tools.wrk_lua import write_script
+from shababco.catalog.models import Event
+
+DATABASE = "shababco_overload_bench"
+SERVER_CORE, WRK_CORE = "1", "0"
+TIMEOUT_S = 2  # wrk's default: a slower answer is a socket error (a timeout), not a latency
+TARGET_P99_MS = 1000.0
+TARGET_ADMITTED_RATIO = 0.9
+
+
+async def ensure_catalog(url: str, events: int) -> None:
+    """The benchmark's database with `events` events, loaded unless it holds them already."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            count = await conn.scalar(select(func.count()).select_from(Event))
+    except Exception:  # no database, or not migrated yet
+        count = None
+    finally:
+        await engine.dispose()
+    if count != events:
+        print(f"loading {events} events ...", flush=True)
+        await prepare(url, events)
+
+
+def pinned(core: str, command: list[str]) -> list[str]:
+    return ["taskset", "-c", core, *command]
+
+
+def wrk(url: str, connections: int, seconds: int, script: Path) -> dict[str, float]:
+    """bench.cache_bench's wrk, pinned to its own core."""
+    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", f"--timeout={TIMEOUT_S}s"]
+    command += ["--latency", "-s", str(script), url]
+    done = subprocess.run(pinned(WRK_CORE, command), capture_output=True, text=True, check=True)
+    return parse_wrk(done.stdout)
+
+
+def figures(measured: dict[str, float], seconds: int) -> dict[str, Any]:
+    admitted = measured["requests"] - measured["non_2xx"]
+    return {
+        "rps": measured["rps"],
+        "admitted_rps": round(admitted / seconds, 1),
+        "status_503": measured["non_2xx"],
+        "p50_ms": measured["p50_ms"],
+        "p99_ms": measured["p99_ms"],
+        "socket_errors": measured["socket_errors"],
+    }
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    url = bench_url(DATABASE)
+    asyncio.run(ensure_catalog(url, args.events))
+    rng = random.Random(7)
+    ids = generated_ids(args.events, 1000, rng)
+    paths = mixed_paths({read: read_paths(read, ids, rng) for read in READS})
+    folder = Path(tempfile.mkdtemp(prefix="bench-overload-"))
+    script = write_script(folder, "mixed", paths)
+    env = server_env(url, "", CACHE_TTL_LIST="0", CACHE_TTL_DETAIL="0", ACCESS_LOG="false")
+    env |= {"RECONCILE_INTERVAL_SECONDS": "0", **dict(args.env)}
+    results: dict[str, Any] = {"events": args.events, "seconds": args.seconds}
+    with running(pinned(SERVER_CORE, shababco_serve()), env, "/health") as (base, _):
+
+        def load(connections: int) -> dict[str, Any]:
+            wrk(base + "/", connections, 2, script)  # warm-up: connections, plans
+            measured = wrk(base + "/", connections, args.seconds, script)
+            return figures(measured, args.seconds)
+
+        results["peak"] = peak = load(args.peak_connections)
+        print(f"peak @ {args.peak_connections}: {peak}", flush=True)
+        results["overload"] = over = load(args.connections)
+        print(f"overload @ {args.connections}: {over}", flush=True)
+    ratio = over["admitted_rps"] / peak["admitted_rps"] if peak["admitted_rps"] else 0.0
+    results["admitted_vs_peak"] = round(ratio, 3)
+    results["targets_met"] = {
+        "zero_socket_errors": over["socket_errors"] == 0,
+        "p99_at_most_1s": over["p99_ms"] <= TARGET_P99_MS,
+        "admitted_within_10pct_of_peak": ratio >= TARGET_ADMITTED_RATIO,
+    }
+    return results
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per load")
+    parser.add_argument("--peak-connections", type=int, default=50)
+    parser.add_argument("--connections", type=int, default=1000)
+    parser.add_argument(
+        "--env",
+        action="append",
+        default=[],
+        type=lambda s: tuple(s.split("=", 1)),
+        help="NAME=VALUE for the server (repeatable), e.g. HTTP_MAX_IN_FLIGHT=64",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    raise_open_files()
+    print(json.dumps(run(parse_args(argv)), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -53,14 +53,30 @@ def child(method: str) -> None:
     from shababco.shopify.admin.client import ShopifyClient
     from shababco.shopify.sync.full import run_sync
 
+    started = time.monotonic()
+    phases: dict[str, list[float]] = {}  # phase: [first, last] progress report, s from start
+
+    def progress(phase: str, done: int, total: int | None) -> None:
+        at = round(time.monotonic() - started, 2)
+        phases.setdefault(phase, [at, at])[1] = at
+
     async def run() -> dict[str, Any]:
         settings = get_settings()
         async with (
             ShopifyClient.from_settings(settings) as client,
             migrated_database(settings) as db,
         ):
-            report = await run_sync(db.write, client, method=method, currency="SAR")
-            return {**asdict(report), "throttled": client.throttled}
+            report = await run_sync(
+                db.write, client, method=method, currency="SAR", progress=progress
+            )
+            async with db.write.connect() as conn:
+                tickets = await conn.scalar(text("SELECT count(*) FROM tickets"))
+            return {
+                **asdict(report),
+                "throttled": client.throttled,
+                "tickets": tickets,
+                "phases": phases,
+            }
 
     print(json.dumps(asyncio.run(run())))
 

@@ -6,14 +6,16 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.config import Settings
 from shababco.database.engines import Database, open_database
+
+if TYPE_CHECKING:  # Alembic (and Mako, Pygments) load only when a migration runs: ~11 MB
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 # Serialises concurrent upgrades (several workers starting at once) on one database.
@@ -21,6 +23,8 @@ UPGRADE_LOCK_KEY = 0x5348_4142_0001
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option(
@@ -31,6 +35,8 @@ def alembic_config() -> Config:
 
 
 def _upgrade(connection: Connection, revision: str) -> None:
+    from alembic import command
+
     connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({UPGRADE_LOCK_KEY})")
     config = alembic_config()
     config.attributes["connection"] = connection

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+from typing import TYPE_CHECKING
 
 import typer
 import uvicorn
 import uvloop
 
 from shababco.simulator.chaos import ChaosSettings
-from shababco.simulator.runtime import SimulatorConfig
 from shababco.simulator.throttle import PLANS
+
+if TYPE_CHECKING:  # the store and its GraphQL engine load only when the simulator runs
+    from shababco.simulator.runtime import SimulatorConfig
 
 
 def parse_range(text: str) -> tuple[float, float]:
@@ -69,6 +72,8 @@ def simulator_command(
     if plan not in PLANS:
         raise typer.BadParameter(f"plan must be one of {', '.join(PLANS)}", param_hint="--plan")
     delay_low, delay_high = parse_range(delay)
+    from shababco.simulator.runtime import SimulatorConfig  # not in every `shababco` process
+
     config = SimulatorConfig(
         access_token=_secret(access_token, "--access-token", "SHOPIFY_ACCESS_TOKEN"),
         webhook_secret=_secret(webhook_secret, "--webhook-secret", "SHOPIFY_WEBHOOK_SECRET"),

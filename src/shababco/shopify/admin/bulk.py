@@ -27,7 +27,7 @@ from shababco.shopify.payloads import parse_id
 log = logging.getLogger(__name__)
 
 POLL_FIRST_SECONDS = 0.1
-POLL_MAX_SECONDS = 1.0
+POLL_MAX_SECONDS = 0.5
 SPILL_BATCH_LINES = 5_000
 SQLITE_MAX_PARAMETERS = 900
 

@@ -22,6 +22,7 @@ from sqlalchemy import (
     delete,
     func,
     literal_column,
+    or_,
     select,
     tuple_,
     update,
@@ -336,8 +337,10 @@ async def refresh_ticket_stock(
         .where(InventoryLevel.inventory_item_id == Ticket.inventory_item_id)
         .scalar_subquery()
     )
-    statement = update(Ticket).values(
-        available=saturated(func.coalesce(levels, Ticket.inventory_quantity, 0))
+    stock = saturated(func.coalesce(levels, Ticket.inventory_quantity, 0))
+    # Rows already right are left alone: an unchanged row rewritten still costs a new version.
+    statement = (
+        update(Ticket).values(available=stock).where(Ticket.available.is_distinct_from(stock))
     )
     if event_ids is not None:
         statement = statement.where(in_ids(Ticket.event_id, event_ids))
@@ -353,15 +356,23 @@ async def refresh_event_summaries(
     if not ids:
         return
     visible = and_(Ticket.event_id == Event.shopify_product_id, Ticket.is_visible)
+    min_price = select(func.min(Ticket.price)).where(visible).scalar_subquery()
+    available = (
+        select(saturated(func.coalesce(func.sum(Ticket.available), 0)))
+        .where(visible)
+        .scalar_subquery()
+    )
     await conn.execute(
         update(Event)
-        .where(in_ids(Event.shopify_product_id, ids))
-        .values(
-            min_price=select(func.min(Ticket.price)).where(visible).scalar_subquery(),
-            available=select(saturated(func.coalesce(func.sum(Ticket.available), 0)))
-            .where(visible)
-            .scalar_subquery(),
+        .where(
+            in_ids(Event.shopify_product_id, ids),
+            # Each rewrite of an event row updates every listing index: skip the unchanged.
+            or_(
+                Event.min_price.is_distinct_from(min_price),
+                Event.available.is_distinct_from(available),
+            ),
         )
+        .values(min_price=min_price, available=available)
     )
     if not search_rows:
         return

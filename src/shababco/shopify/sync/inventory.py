@@ -1,6 +1,8 @@
 """Per-location inventory levels of the whole store, through one bulk operation.
 
-A level the mirror cannot take is skipped with its reason (logged and counted); the rest go on.
+The levels are recorded batch by batch as the file streams in; the tickets and events they
+count towards are recomputed once at the end. A level the mirror cannot take is skipped with
+its reason (logged and counted); the rest go on.
 """
 
 from __future__ import annotations
@@ -16,11 +18,17 @@ from sqlalchemy import select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shababco.cache.changes import ChangeFeed, Changes
+from shababco.catalog.models import Ticket
 from shababco.shopify.admin.bulk import fetch_bulk, start_bulk, stream_lines, wait_bulk
 from shababco.shopify.admin.client import ShopifyClient
 from shababco.shopify.admin.documents import BULK_INVENTORY
-from shababco.shopify.mirror.apply import apply_inventory_levels
+from shababco.shopify.mirror.apply import (
+    refresh_event_summaries,
+    refresh_ticket_stock,
+    upsert_inventory_levels,
+)
 from shababco.shopify.mirror.products import InventoryLevelRecord
+from shababco.shopify.mirror.sql import in_ids
 from shababco.shopify.models import InventoryLevel
 from shababco.shopify.payloads import (
     PayloadError,
@@ -32,6 +40,7 @@ from shababco.shopify.payloads import (
 
 log = logging.getLogger(__name__)
 LEVELS_PER_BATCH = 2_000
+ITEMS_PER_REFRESH = 5_000
 
 
 @dataclass
@@ -76,18 +85,36 @@ async def _differing(conn: AsyncConnection, levels: Sequence[InventoryLevelRecor
     )
 
 
-async def apply_level_batch(
-    engine: AsyncEngine, levels: Sequence[InventoryLevelRecord], changes: ChangeFeed | None
-) -> int:
-    """Apply one batch in its own transaction; returns how many levels differed."""
+async def store_level_batch(engine: AsyncEngine, levels: Sequence[InventoryLevelRecord]) -> int:
+    """Record one batch of levels in its own transaction; returns how many differed."""
     if not levels:
         return 0
     async with engine.begin() as conn:
         differing = await _differing(conn, levels)
-        events = await apply_inventory_levels(conn, levels)
-    if changes is not None and events:
-        await changes.publish(Changes.of(events))
+        await upsert_inventory_levels(conn, levels)
     return differing
+
+
+async def refresh_stock(engine: AsyncEngine, items: set[int], changes: ChangeFeed | None) -> None:
+    """Recompute the stock and summaries of the events whose tickets use `items`.
+
+    Done once the whole file is in: its lines come in any order, so a batch can hold some of a
+    ticket's locations and not the others, and refreshing per batch rewrote the same tickets
+    and events again and again with sums that the next batch changed.
+    """
+    ordered = sorted(items)
+    for start in range(0, len(ordered), ITEMS_PER_REFRESH):
+        chunk = ordered[start : start + ITEMS_PER_REFRESH]
+        async with engine.begin() as conn:
+            found = await conn.execute(
+                select(Ticket.event_id).where(in_ids(Ticket.inventory_item_id, chunk)).distinct()
+            )
+            events = set(found.scalars())
+            if events:
+                await refresh_ticket_stock(conn, event_ids=events)
+                await refresh_event_summaries(conn, events)
+        if changes is not None and events:
+            await changes.publish(Changes.of(events))
 
 
 async def sync_inventory(
@@ -106,6 +133,7 @@ async def sync_inventory(
     observed_at = optional_timestamp(operation.created_at, field="createdAt")
     result = InventoryResult()
     batch: list[InventoryLevelRecord] = []
+    items: set[int] = set()
     async for raw in stream_lines(client, operation.url):
         line = orjson.loads(raw)
         if "location" not in line:
@@ -117,11 +145,14 @@ async def sync_inventory(
             result.skipped += 1
             continue
         if len(batch) >= LEVELS_PER_BATCH:
-            result.repaired += await apply_level_batch(engine, batch, changes)
+            result.repaired += await store_level_batch(engine, batch)
             result.levels += len(batch)
+            items.update(level.inventory_item_id for level in batch)
             batch = []
             if progress is not None:
                 progress("inventory levels", result.levels, None)
-    result.repaired += await apply_level_batch(engine, batch, changes)
+    result.repaired += await store_level_batch(engine, batch)
     result.levels += len(batch)
+    items.update(level.inventory_item_id for level in batch)
+    await refresh_stock(engine, items, changes)
     return result

@@ -1,7 +1,7 @@
 """Uncached reads against a hand-written FastAPI + asyncpg service reading the same rows.
 
     apt-get install -y wrk                  # this benchmark NEEDS `wrk` and `taskset`
-    flock /tmp/shababco-bench.lock .venv/bin/python -m bench.uncached_bench \
+    flock /tmp/shababco-bench.lock .venv/bin/python -m bench.load.uncached \
         [--events 20000] [--seconds 5] [--rounds 2] [--connections 100]
 
 One run on one machine, as ratios (the machine's speed drifts). Loads generated events into
@@ -38,7 +38,7 @@ from bench.catalog_reads import load
 from bench.tools.wrk_lua import write_script
 from shababco.database.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 DATABASE = "shababco_uncached_bench"
 SERVER_CPU, LOAD_CPU = "1", "0"
@@ -198,7 +198,7 @@ def write(summary: dict[str, Any]) -> None:
     lines = [
         "# Uncached reads against a hand-written FastAPI + asyncpg service",
         "",
-        f"`python -m bench.uncached_bench --events {summary['events']} --seconds "
+        f"`python -m bench.load.uncached --events {summary['events']} --seconds "
         f"{summary['seconds_per_load']} --rounds {summary['rounds']} --connections "
         f"{summary['connections']}`: one run, {summary['machine']['cpus']} CPUs, Python "
         f"{summary['machine']['python']}. Both servers are one uvicorn worker pinned on CPU "
@@ -235,7 +235,7 @@ def main() -> None:
     args = parser.parse_args()
     for tool in ("wrk", "taskset"):
         if shutil.which(tool) is None:
-            raise SystemExit(f"bench/uncached_bench.py needs {tool}")
+            raise SystemExit(f"bench/load/uncached.py needs {tool}")
     summary = summarize(run(args), args)
     write(summary)
     print((RESULTS / "uncached.md").read_text())

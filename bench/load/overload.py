@@ -1,7 +1,7 @@
 """Overload is answered, not suffered: one uncached `shababco serve` worker at its unloaded peak,
 then offered ten times the connections.
 
-    flock /tmp/shababco-bench.lock .venv/bin/python -m bench.overload_bench \
+    flock /tmp/shababco-bench.lock .venv/bin/python -m bench.load.overload \
         [--events 20000] [--seconds 10] [--peak-connections 50] [--connections 1000]
 
 The server (cache off, one worker) runs pinned to core 1 and wrk to core 0, on a database of

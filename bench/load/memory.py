@@ -1,6 +1,6 @@
 """Resident memory of one `shababco serve` at 100k events: the cheap, repeatable check.
 
-    flock /tmp/shababco-bench.lock .venv/bin/python -m bench.memory_bench [--seconds 5]
+    flock /tmp/shababco-bench.lock .venv/bin/python -m bench.load.memory [--seconds 5]
         [--connections 1000] [--configs cold,warm] [--events 100000]
 
 The suite's catalog (`shababco_bench`, reused when it already holds the events), one server

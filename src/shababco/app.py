@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
+from fastapi.telemetry import TelemetryConfig
 from pydantic import BaseModel
 from sqlalchemy import text
 
@@ -21,6 +22,7 @@ from shababco import __version__, heap, metrics
 from shababco.cache.asgi import CacheMiddleware
 from shababco.cache.changes import ChangeFeed
 from shababco.cache.core import ResponseCache
+from shababco.catalog.front import EventFront
 from shababco.catalog.keys import cache_key
 from shababco.catalog.routes import router as catalog_router
 from shababco.config import Settings, get_settings
@@ -57,6 +59,14 @@ log = logging.getLogger(__name__)
 READY_TIMEOUT_SECONDS = 2.0
 # A main loop that has not run a timer for this long is stuck, not busy: /health says so.
 STALLED_AFTER_SECONDS = 30.0
+# FastAPI's own OpenTelemetry hooks look up the global providers on every request even when none
+# is set up; this service measures itself (metrics, access log), so they are off.
+NO_OPENTELEMETRY: TelemetryConfig = {
+    "tracing": False,
+    "metrics": False,
+    "logs": False,
+    "operation_spans": False,
+}
 
 
 class Heartbeat:
@@ -173,12 +183,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        telemetry=NO_OPENTELEMETRY,
     )
     add_offline_docs(app)  # Swagger UI and ReDoc with their files: the docs work offline
     app.state.cache = cache
     app.state.heartbeat = Heartbeat()
     app.state.access_log = access_log
     intake = create_intake_app(settings, main=app, access_log=access_log)
+    # Innermost: an event's reads pass admission, the cache and telemetry like any route's.
+    app.add_middleware(EventFront, routes=catalog_router.routes, handlers=app.exception_handlers)
     # Inside the cache's, so L1 hits are answered before admission (serving.admission).
     app.add_middleware(
         Admission,
@@ -270,7 +283,13 @@ def create_intake_app(
         finally:
             await database.dispose()
 
-    intake = FastAPI(lifespan=lifespan, openapi_url=None, docs_url=None, redoc_url=None)
+    intake = FastAPI(
+        lifespan=lifespan,
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
+        telemetry=NO_OPENTELEMETRY,
+    )
     intake.add_middleware(HeadAsGet)
     intake.add_middleware(TelemetryMiddleware, access_log=access_log)  # the main app's
     install_error_handlers(intake)

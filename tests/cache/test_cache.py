@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.cache.changes import ChangeFeed, Changes
+from shababco.cache.core import ResponseCache
 from shababco.cache.freshness import Generations
 from shababco.cache.store import (
     Built,
@@ -22,6 +23,8 @@ from shababco.cache.store import (
     make_entry,
 )
 from shababco.catalog.keys import cache_key
+from shababco.config import Settings
+from shababco.errors import ApiError
 from tests.support.data import load_products
 from tests.support.factories import make_product
 from tests.support.server import LiveServer
@@ -171,6 +174,70 @@ async def test_concurrent_misses_run_one_computation(
     sources = Counter(response.headers["x-cache"] for response in responses)
     assert sources["miss"] == 1, sources
     assert len({response.content for response in responses}) == 1
+
+
+class Fill:
+    """A computation that holds its first run until released, and counts its runs; each later
+    run still yields once, as a query would."""
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.release, self.runs, self.error = asyncio.Event(), 0, error
+
+    async def __call__(self) -> Built:
+        self.runs += 1
+        if self.runs == 1:
+            await self.release.wait()
+        else:
+            await asyncio.sleep(0)
+        if self.error is not None:
+            raise self.error
+        return Built(b'{"id": "1"}', 1)
+
+
+KEY = cache_key("/events/1", b"")
+
+
+async def _herd(cache: ResponseCache, fill: Fill) -> list[asyncio.Task[tuple[Entry, str]]]:
+    """Five concurrent misses on one key, each parked where it waits (the first in its fill)."""
+    assert KEY is not None
+    herd = [asyncio.create_task(cache.fetch(KEY, fill)) for _ in range(5)]
+    await asyncio.sleep(0)  # one loop turn: each task runs to its first suspension
+    assert fill.runs == 1
+    return herd
+
+
+async def test_concurrent_misses_wait_for_the_first_fill(settings: Settings) -> None:
+    fill = Fill()
+    herd = await _herd(ResponseCache(settings), fill)
+    fill.release.set()
+    fetched = await asyncio.gather(*herd)
+    assert sorted(source for _, source in fetched) == ["miss", "wait", "wait", "wait", "wait"]
+    assert len({entry.body for entry, _ in fetched}) == 1 and fill.runs == 1
+
+
+async def test_a_cancelled_fill_passes_to_a_waiter(settings: Settings) -> None:
+    fill = Fill()
+    first, *waiters = await _herd(ResponseCache(settings), fill)
+    first.cancel()
+    fetched = await asyncio.gather(*waiters)
+    assert first.cancelled()
+    assert sorted(source for _, source in fetched) == ["miss", "wait", "wait", "wait"]
+    assert fill.runs == 2
+
+
+async def test_waiters_get_the_fills_error_and_the_next_miss_fills_again(
+    settings: Settings,
+) -> None:
+    fill = Fill(ApiError(404, "not_found", "no event '1'"))
+    cache = ResponseCache(settings.model_copy(update={"cache_ttl_detail": 600}))
+    herd = await _herd(cache, fill)
+    fill.release.set()
+    outcomes = await asyncio.gather(*herd, return_exceptions=True)
+    assert all(outcome is fill.error for outcome in outcomes) and fill.runs == 1
+    assert KEY is not None
+    with pytest.raises(ApiError):
+        await cache.fetch(KEY, fill)
+    assert fill.runs == 2
 
 
 async def test_errors_are_never_cached(client: httpx.AsyncClient) -> None:

@@ -26,7 +26,8 @@ Identity. L2 keys, fill locks and the doorbell channel are named after the deplo
 (`identity`: a random id stored by the first migration, the change log's epoch, the database
 and cluster it lives in), so deployments sharing a Redis never judge each other's stamps.
 
-Single flight. In a process, concurrent misses on a key join one asyncio task. Across processes
+Single flight. In a process, concurrent misses on a key make one fill: the first request runs
+it, the others await its outcome (if its client leaves mid-fill, a waiter fills). Across processes
 the filler takes `SET NX PX` on the key's lock; others poll L2 briefly and fill themselves only
 if the lock holder vanished.
 

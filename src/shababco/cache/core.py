@@ -7,7 +7,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +31,11 @@ FORGET_EVERY_SECONDS = 30.0
 # TTLs stay below the change log's retention, so a reader never misses a change to a live entry.
 MAX_TTL_SECONDS = changelog.RETENTION.total_seconds() - 2 * FORGET_MARGIN_SECONDS
 WAIT_SECONDS = (0.005, 0.05)  # polling L2 while another process fills: first and longest pause
+Fetched = tuple[Entry, str]
+
+
+class _Abandoned(Exception):
+    """The request filling a key was cancelled (its client left): a waiter fills instead."""
 
 
 class ResponseCache:
@@ -48,7 +52,7 @@ class ResponseCache:
         self.namespace = settings.cache_namespace
         self._identity_failed = False
         self.shared: SharedCache | None = None
-        self._flights: dict[str, asyncio.Task[tuple[Entry, str]]] = {}
+        self._flights: dict[str, asyncio.Future[Fetched]] = {}
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -115,30 +119,43 @@ class ResponseCache:
         metrics.cache_hit("l1", key.endpoint)
         return entry
 
-    async def fetch(self, key: CacheKey, compute: Compute) -> tuple[Entry, str]:
-        """The entry for `key` and where it came from: l1, l2, wait (joined a fill) or miss."""
+    async def fetch(self, key: CacheKey, compute: Compute) -> Fetched:
+        """The entry for `key` and where it came from: l1, l2, wait (joined a fill) or miss.
+
+        Concurrent misses on a key in this process make one fill: the first request runs it in
+        its own task (a task per miss had cost as much CPU as the query), the others wait for
+        its outcome, an error included.
+        """
         entry = self.hit(key)
         if entry is not None:
             return entry, "l1"
         metrics.cache_miss("l1", key.endpoint)
         if not key.storable:
             return make_entry(key, await compute(), stamp=-1, ttl=0), "miss"
-        flight = self._flights.get(key.text)
-        if flight is not None:
-            joined, _ = await asyncio.shield(flight)
+        while (flight := self._flights.get(key.text)) is not None:
+            try:
+                joined, _ = await asyncio.shield(flight)  # a waiter's cancellation stays its own
+            except _Abandoned:
+                continue  # the filler's client left: the first waiter to wake fills
             return joined, "wait"
-        flight = asyncio.create_task(self._fill(key, compute))
+        flight = asyncio.get_running_loop().create_future()
         self._flights[key.text] = flight
-        flight.add_done_callback(partial(self._landed, key.text))
-        return await asyncio.shield(flight)
+        try:
+            fetched = await self._fill(key, compute)
+        except Exception as exc:
+            flight.set_exception(exc)
+            raise
+        except BaseException:
+            flight.set_exception(_Abandoned())
+            raise
+        else:
+            flight.set_result(fetched)
+            return fetched
+        finally:
+            del self._flights[key.text]
+            flight.exception()  # retrieved: a failed fill nobody waited for logs nothing
 
-    def _landed(self, text: str, flight: asyncio.Task[tuple[Entry, str]]) -> None:
-        if self._flights.get(text) is flight:
-            del self._flights[text]
-        if not flight.cancelled():
-            flight.exception()  # retrieved: every waiter may have gone
-
-    async def _fill(self, key: CacheKey, compute: Compute) -> tuple[Entry, str]:
+    async def _fill(self, key: CacheKey, compute: Compute) -> Fetched:
         ttl = self.ttl(key)
         if ttl <= 0 or not self.generations.ready:
             return make_entry(key, await compute(), stamp=-1, ttl=0), "miss"

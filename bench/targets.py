@@ -2,9 +2,9 @@
 
     .venv/bin/python -m bench.targets
 
-Reads bench/results/{cache,catalog_reads,webhooks,sync,suite}.json (the simulator's own figures
-have no SPEC target) and writes bench/targets.md: target, measured, margin, met / NOT met, and
-the source file.
+Reads bench/results/{cache,catalog_reads,uncached,overload,webhooks,sync,suite}.json (the
+simulator's own figures have no target) and writes bench/targets.md: target, measured, margin,
+met / NOT met, and the source file.
 bench.suite runs it at its end.
 """
 
@@ -107,6 +107,46 @@ def sync_targets(data: dict[str, Any]) -> list[Row]:
     ]
 
 
+def uncached_targets(data: dict[str, Any]) -> list[Row]:
+    """Uncached reads against the hand-written reference service, measured in the same run."""
+    rows = []
+    for load in data["results"]:
+        name, rps, p99 = load["load"], load["rps_ratio"], load["p99_ratio"]
+        if name == "list":
+            rows.append(_at_least("uncached list: ahead of the reference", rps, 1.0, "× reference"))
+            continue
+        rows.append(
+            target_row(
+                f"uncached {name} @ {data['connections']}: ≥ 1.0 × the reference's req/s,"
+                " p99 ≤ 1.5 × its p99",
+                f"{rps:g} × req/s, {p99:g} × p99",
+                f"{rps:.2f}× the floor, {p99 / 1.5:.2f}× the p99 limit",
+                rps >= 1.0 and p99 <= 1.5,
+            )
+        )
+    return rows
+
+
+def overload_targets(data: dict[str, Any]) -> list[Row]:
+    """The uncached server offered more than it can serve (1,000 connections)."""
+    load = data["overload"]
+    return [
+        target_row(
+            "overload: zero socket errors",
+            f"{load['socket_errors']} errors, {load['status_503']} answered 503",
+            "—",
+            load["socket_errors"] == 0,
+        ),
+        _at_most("overload: p99 of all answers ≤ 1 s", load["p99_ms"], 1000, "ms"),
+        _at_least(
+            "overload: admitted throughput ≥ 0.9 × the unloaded peak",
+            data["admitted_vs_peak"],
+            0.9,
+            "× peak",
+        ),
+    ]
+
+
 def suite_targets(data: dict[str, Any]) -> list[Row]:
     return list(data["targets"])
 
@@ -114,6 +154,8 @@ def suite_targets(data: dict[str, Any]) -> list[Row]:
 SOURCES: dict[str, Callable[[dict[str, Any]], list[Row]]] = {
     "cache.json": cache_targets,
     "catalog_reads.json": catalog_targets,
+    "uncached.json": uncached_targets,
+    "overload.json": overload_targets,
     "webhooks.json": webhook_targets,
     "sync.json": sync_targets,
     "suite.json": suite_targets,

@@ -22,6 +22,18 @@ CATALOG = {
         "search, > 1,000 matches": {"p95_ms": 20.17},
     },
 }
+UNCACHED = {
+    "connections": 100,
+    "results": [
+        {"load": "detail", "rps_ratio": 1.12, "p99_ratio": 0.9},
+        {"load": "tickets", "rps_ratio": 1.3, "p99_ratio": 1.6},
+        {"load": "list", "rps_ratio": 1.85, "p99_ratio": 0.4},
+    ],
+}
+OVERLOAD = {
+    "overload": {"socket_errors": 0, "status_503": 9000, "p99_ms": 860.0},
+    "admitted_vs_peak": 0.85,
+}
 WEBHOOKS = {"ingest": {"rate_per_s": 840.0, "ack_p99_ms": 18.43}}
 SYNC = {
     "events": 10000,
@@ -34,6 +46,8 @@ def write_results(folder: Path) -> None:
     for name, data in {
         "cache.json": CACHE,
         "catalog_reads.json": CATALOG,
+        "uncached.json": UNCACHED,
+        "overload.json": OVERLOAD,
         "webhooks.json": WEBHOOKS,
         "sync.json": SYNC,
         "simulator.json": {"graphql": {}},
@@ -56,11 +70,20 @@ def test_every_target_from_every_source(tmp_path: Path) -> None:
     assert rows["webhook ingest ≥ 500/s"]["met"] is True
     assert rows["initial sync of 10,000 events (bulk operation): ≤ 60 s"]["met"] is True
     assert rows["initial sync of 10,000 events (pages): ≤ 1.2 × the rate-limit bound"]["met"]
+    detail = "uncached detail @ 100: ≥ 1.0 × the reference's req/s, p99 ≤ 1.5 × its p99"
+    assert rows[detail]["met"] is True
+    assert rows[detail.replace("detail", "tickets")]["met"] is False  # its p99 is too far behind
+    assert rows["uncached list: ahead of the reference"]["met"] is True
+    assert rows["overload: zero socket errors"]["met"] is True
+    assert rows["overload: p99 of all answers ≤ 1 s"]["met"] is True
+    assert rows["overload: admitted throughput ≥ 0.9 × the unloaded peak"]["met"] is False
     suite_rows = [row for row in rows.values() if row["source"] == "suite.json"]
     assert len(suite_rows) == 6  # ratio cold/warm, fixed rate cold/warm, RSS cold/warm
     assert {row["source"] for row in rows.values()} == {
         "cache.json",
         "catalog_reads.json",
+        "uncached.json",
+        "overload.json",
         "webhooks.json",
         "sync.json",
         "suite.json",

@@ -115,6 +115,15 @@ class ResponseCache:
         metrics.cache_hit("l1", key.endpoint)
         return entry
 
+    def holds(self, key: CacheKey) -> bool:
+        """Whether `hit(key)` would answer now; counted nowhere."""
+        entry = self.local.get(key.text) if key.storable else None
+        return (
+            entry is not None
+            and self.generations.fresh(entry.stamp, entry.event_id)
+            and entry.expires >= time.monotonic()
+        )
+
     async def fetch(self, key: CacheKey, compute: Compute) -> tuple[Entry, str]:
         """The entry for `key` and where it came from: l1, l2, wait (joined a fill) or miss."""
         entry = self.hit(key)

@@ -41,9 +41,9 @@ from shababco.http import HeadAsGet, dumps
 from shababco.logs import register_secrets
 from shababco.sale.routes import router as sale_router
 from shababco.sale.stream import StreamingApp
-from shababco.serving.admission import Admission
+from shababco.serving.admission import Admission, Door
 from shababco.serving.lane import Intake
-from shababco.serving.loop import attach_intake
+from shababco.serving.loop import attach_door, attach_intake
 from shababco.shopify.admin.client import ShopifyClient
 from shababco.shopify.sync.scheduled import (
     keep_subscriptions,
@@ -164,6 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     request_timeout=settings.http_request_timeout_seconds,
                 )
             )
+            attach_door(door)
             heap.settle()
             if access_log is not None:
                 access_log.start()
@@ -192,12 +193,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     intake = create_intake_app(settings, main=app, access_log=access_log)
     # Innermost: an event's reads pass admission, the cache and telemetry like any route's.
     app.add_middleware(EventFront, routes=catalog_router.routes, handlers=app.exception_handlers)
-    # Inside the cache's, so L1 hits are answered before admission (serving.admission).
+    # Inside the cache's, so L1 hits are answered before admission (serving.admission); what
+    # admission would refuse is answered at the connection's door, before the app.
+    door = Door(app=app, cache=cache, cache_key=cache_key, access_log=access_log)
     app.add_middleware(
         Admission,
         max_in_flight=settings.http_max_in_flight,
         queue_budget_seconds=settings.http_queue_budget_ms / 1000,
         retry_after_seconds=settings.http_retry_after_seconds,
+        refusal_rest_seconds=settings.http_refusal_rest_ms / 1000,
+        door=door,
     )
     app.add_middleware(CacheMiddleware, cache=cache, cache_key=cache_key)
     app.add_middleware(HeadAsGet)  # outside the cache's, so a HEAD is an L1 hit too

@@ -73,10 +73,13 @@ class Settings(BaseSettings):
     http_request_timeout_seconds: int = Field(30, ge=1, le=3600)
     # Requests one process serves at once (L1 cache hits, intake, probes and live streams aside);
     # more wait their turn in arrival order, and while one has waited longer than
-    # HTTP_QUEUE_BUDGET_MS a new one is answered 503 `overloaded` at once, with `Retry-After`.
+    # HTTP_QUEUE_BUDGET_MS a new one is answered 503 `overloaded` at once, with `Retry-After`,
+    # and its connection is not read for HTTP_REFUSAL_REST_MS (a client retrying at once cannot
+    # turn refusals into the process's whole work).
     http_max_in_flight: int = Field(32, ge=1, le=100_000)
-    http_queue_budget_ms: int = Field(500, ge=0, le=60_000)
+    http_queue_budget_ms: int = Field(250, ge=0, le=60_000)
     http_retry_after_seconds: int = Field(1, ge=0, le=3600)
+    http_refusal_rest_ms: int = Field(500, ge=0, le=60_000)
 
     # Live availability streams (`GET /events/{id}/live`): seconds between keep-alive comments
     # on an idle stream, messages a stream may fall behind before it is dropped, and streams

@@ -55,6 +55,23 @@ def _inbound_request_id(scope: Scope) -> str | None:
     return None
 
 
+def request_id_for(scope: Scope) -> str:
+    """The caller's `X-Request-ID` when it is a sane token, else a new one."""
+    return _inbound_request_id(scope) or f"{random.getrandbits(64):016x}"
+
+
+def answered(
+    scope: Scope, rid: str, status: int, seconds: float, access_log: AccessLog | None
+) -> None:
+    """Count and log one answered request: the app's, or one the server answered before the
+    app (serving.admission's door), so that both are seen alike."""
+    endpoint, method = endpoint_of(scope), scope["method"]
+    method = method if method in METHODS else "other"
+    metrics.request_answered(endpoint, method, status, seconds)
+    if access_log is not None:
+        access_log.record(rid, method, scope["path"], status, endpoint, seconds)
+
+
 def endpoint_of(scope: Scope) -> str:
     """The route template that answered: bounded label values, never the raw path."""
     route = scope.get("route")
@@ -220,7 +237,7 @@ class TelemetryMiddleware:
             await self.app(scope, receive, send)
             return
         started = time.perf_counter()
-        rid = _inbound_request_id(scope) or f"{random.getrandbits(64):016x}"
+        rid = request_id_for(scope)
         token = request_id.set(rid)
         header = (b"x-request-id", rid.encode())
         status = 0  # until the answer starts
@@ -241,10 +258,5 @@ class TelemetryMiddleware:
             await answer(scope, receive, send_with_id)
         finally:
             status = status or 500  # the server's answer to an app that sent none
-            seconds = time.perf_counter() - started
-            endpoint, method = endpoint_of(scope), scope["method"]
-            method = method if method in METHODS else "other"
-            metrics.request_answered(endpoint, method, status, seconds)
-            if self.access_log is not None:
-                self.access_log.record(rid, method, scope["path"], status, endpoint, seconds)
+            answered(scope, rid, status, time.perf_counter() - started, self.access_log)
             request_id.reset(token)

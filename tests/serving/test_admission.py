@@ -69,7 +69,11 @@ def held(budget: float = 0) -> tuple[HeldApp, Admission]:
     """One request at a time; a queue that stands as soon as one waits (unless `budget`)."""
     inner = HeldApp()
     return inner, Admission(
-        inner, max_in_flight=1, queue_budget_seconds=budget, retry_after_seconds=1
+        inner,
+        max_in_flight=1,
+        queue_budget_seconds=budget,
+        retry_after_seconds=1,
+        refusal_rest_seconds=0.5,
     )
 
 
@@ -98,7 +102,7 @@ async def test_beyond_the_bound_and_the_budget_a_request_is_refused_at_once() ->
         b'{"error":{"code":"overloaded","message":'
         b'"this server is at capacity; retry after Retry-After seconds"}}'
     )
-    assert rests == [0]  # the connection is asked to rest for the queue budget
+    assert rests == [0.5]  # the connection is asked to rest
     inner.release.set()
     assert [status(await first), status(await queued)] == [200, 200]
     assert admission.in_flight == 0 and not admission.waiting

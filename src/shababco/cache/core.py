@@ -111,13 +111,20 @@ class ResponseCache:
 
     def hit(self, key: CacheKey) -> Entry | None:
         """The fresh L1 entry for `key`, if any: the whole cost of a hit."""
+        entry = self._fresh(key)
+        if entry is not None:
+            metrics.cache_hit("l1", key.endpoint)
+        return entry
+
+    def _fresh(self, key: CacheKey) -> Entry | None:
         entry = self.local.get(key.text) if key.storable else None
         if entry is None or not self.generations.fresh(entry.stamp, entry.event_id):
             return None
-        if entry.expires < time.monotonic():
-            return None
-        metrics.cache_hit("l1", key.endpoint)
-        return entry
+        return None if entry.expires < time.monotonic() else entry
+
+    def holds(self, key: CacheKey) -> bool:
+        """Whether `hit(key)` would answer now; counted nowhere."""
+        return self._fresh(key) is not None
 
     async def fetch(self, key: CacheKey, compute: Compute) -> Fetched:
         """The entry for `key` and where it came from: l1, l2, wait (joined a fill) or miss.

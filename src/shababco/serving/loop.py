@@ -1,4 +1,5 @@
-"""The event loop `shababco serve` runs: uvloop, whose server is fed by the intake lane."""
+"""The event loop `shababco serve` runs: uvloop, whose server is fed by the intake lane, and
+whose connections ask the application's door before a request enters it."""
 
 from __future__ import annotations
 
@@ -9,15 +10,19 @@ from typing import Any
 import uvloop
 
 from shababco.serving.lane import Intake, IntakeLane, ProtocolFactory
+from shababco.serving.protocol import Door
 
 
 class ServeLoop(uvloop.Loop):
     """uvloop, except that once the application has attached its intake (`attach_intake`), the
-    server uvicorn creates accepts on the intake lane (serving.lane) instead of on this loop."""
+    server uvicorn creates accepts on the intake lane (serving.lane) instead of on this loop;
+    and that its connections offer each request to the door the application attached
+    (`attach_door`) before the application sees it (serving.protocol)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.intake: Intake | None = None
+        self.door: Door | None = None
 
     async def create_server(  # type: ignore[override]
         self,
@@ -53,4 +58,13 @@ def attach_intake(intake: Intake) -> bool:
     if not isinstance(loop, ServeLoop):
         return False
     loop.intake = intake
+    return True
+
+
+def attach_door(door: Door) -> bool:
+    """Have the running loop's connections offer requests to `door`; False if not a ServeLoop."""
+    loop = asyncio.get_running_loop()
+    if not isinstance(loop, ServeLoop):
+        return False
+    loop.door = door
     return True

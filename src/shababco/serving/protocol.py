@@ -1,13 +1,16 @@
-"""uvicorn's HTTP/1.1 protocol, with deadlines on receiving requests and a lingering close."""
+"""uvicorn's HTTP/1.1 protocol, with deadlines on receiving requests, a lingering close, and a
+door that may answer a request before it enters the application."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import orjson
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from starlette.types import Scope
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 DEFAULT_REQUEST_TIMEOUT_SECONDS = 30.0
 # After the deadline, an application still answering gets this long before the connection goes.
@@ -29,6 +32,16 @@ REQUEST_TIMEOUT_RESPONSE = (
 )
 
 
+class Door(Protocol):
+    """What a connection asks of a request whose head has arrived, before the app sees it."""
+
+    def refusal(
+        self, scope: Scope, server_headers: list[tuple[bytes, bytes]]
+    ) -> tuple[bytes, float] | None:
+        """The whole answer to write instead of calling the app, and the seconds the connection
+        then rests (reads nothing); None to let the request in."""
+
+
 class TimedRequestProtocol(HttpToolsProtocol):
     """uvicorn's httptools protocol, where a request must arrive whole within a deadline, and a
     connection closed on a request body still arriving lingers before it goes.
@@ -46,6 +59,10 @@ class TimedRequestProtocol(HttpToolsProtocol):
     still coming first ends only the sending side, then reads and drops the body for at most
     `LINGER_SECONDS` and `LINGER_BYTES` (nginx's lingering close): the client gets its answer,
     and a body that never ends is not read for ever.
+
+    When its loop has a door (`loop.door`, serving.loop's `attach_door`), a keep-alive request
+    is offered to it as it would start into the app (in order, after any answer before it):
+    the door's answer is written as is, and the app never sees the request.
     """
 
     request_timeout: float = DEFAULT_REQUEST_TIMEOUT_SECONDS
@@ -115,10 +132,29 @@ class TimedRequestProtocol(HttpToolsProtocol):
         self._body_incomplete = False
         super().on_message_complete()
 
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        # Not a request that closes its connection (rare, and closing has rules of its own), nor
+        # one whose client is not reading its answers: the app's answer waits for it to read.
+        door: Door | None = None
+        if cycle.keep_alive and not self.flow.write_paused:
+            door = getattr(self.loop, "door", None)
+        scope = cast(Scope, cycle.scope)
+        refusal = door.refusal(scope, cycle.default_headers) if door is not None else None
+        if refusal is None:
+            super()._start_asgi_task(cycle, app)
+            return
+        answer, self._rest_seconds = refusal
+        # The request's cycle ends as if the app had answered: a body still arriving is dropped.
+        cycle.response_started = cycle.response_complete = True
+        self.transport.write(answer)
+        self.on_response_complete()
+
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if self._rest_seconds and self._socket is not None and not self._socket.is_closing():
             self._socket.pause_reading()
+            if self._resting is not None:
+                self._resting.cancel()
             self._resting = self.loop.call_later(self._rest_seconds, self._wake)
         self._rest_seconds = 0.0
 

@@ -51,6 +51,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bench.catalog_data import product
 from bench.catalog_reads import load
 from bench.server_time import scrape_buckets, server_times
+from bench.tools.preflight import require_commands
 from shababco.database.engines import async_url
 from shababco.database.migrate import upgrade
 
@@ -476,8 +477,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5)
     parser.add_argument("--updates", type=int, default=100)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("bench/cache_bench.py needs wrk: apt-get install -y wrk")
+    require_commands("wrk", "redis-server")
     summary = summarize(run(args), args)
     write(summary)
     print((RESULTS / "cache.md").read_text())

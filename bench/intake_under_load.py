@@ -11,7 +11,6 @@ answer, while the load goes on; the load stops once every probe is answered (or 
 from __future__ import annotations
 
 import asyncio
-import shutil
 import signal
 import statistics
 import time
@@ -95,8 +94,6 @@ async def measure(
     rate: float,
 ) -> dict[str, Any]:
     """Probe `rate` webhooks and `rate` health checks a second for `seconds` under the load."""
-    if shutil.which("wrk") is None:
-        raise SystemExit("the read load needs wrk: apt-get install wrk")
     health = f"GET /health HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n\r\n".encode()
     await probe(port, b"GET /events HTTP/1.1\r\nHost: x\r\n\r\n")  # cached from now
     longest = ACCEPTED_WITHIN + RAMP_SECONDS + seconds + PROBE_TIMEOUT + 10

@@ -39,10 +39,11 @@ import httpx
 from sqlalchemy.ext.asyncio import create_async_engine
 from tests.support.factories import make_product
 from tests.support.infra.processes import RedisServer, ServeProcess, start_all
-from tests.support.infra.topology import REPLICA_DELAY_MS, Topology
+from tests.support.infra.topology import REPLICA_DELAY_MS, Topology, missing_tools
 from tests.support.webhook_client import deliver, eventually
 
 from bench.catalog_reads import load
+from bench.tools.preflight import require_commands
 from shababco.database.engines import async_url
 from shababco.database.migrate import upgrade
 
@@ -261,6 +262,10 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=400)
     parser.add_argument("--updates", type=int, default=20)
     args = parser.parse_args()
+    require_commands("pgbouncer", "redis-server")
+    if missing := missing_tools():  # PostgreSQL's binaries, which are not on PATH
+        needs = ", ".join(missing)
+        raise SystemExit(f"bench.topology needs {needs}: apt-get install -y postgresql-15")
     figures = asyncio.run(measure(args.events, args.burst, args.updates))
     command = ".venv/bin/python -m bench.topology" + (
         f" --events {args.events} --burst {args.burst} --updates {args.updates}"

@@ -40,6 +40,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench import intake_under_load
+from bench.tools.preflight import require_commands
 from shababco.database.engines import async_url
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -375,6 +376,8 @@ def main() -> None:
     parser.add_argument("--probe-rate", type=float, default=10, help="new connections a second")
     parser.add_argument("--reference", type=Path, help="a src/ folder to compare against")
     args = parser.parse_args()
+    if args.read_connections:
+        require_commands("wrk")
     results = asyncio.run(run(args))
     write(results, args)
     print(json.dumps(results, indent=2))

@@ -11,7 +11,6 @@ import json
 import os
 import random
 import resource
-import shutil
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -37,6 +36,7 @@ from bench.cache_bench import (
 from bench.catalog_data import product
 from bench.live_bench.clients import IdleClient, StreamClient, open_all
 from bench.live_bench.report import distribution, summarize, write
+from bench.tools.preflight import require_commands
 
 DATABASE = "shababco_live_bench"
 WATCHED = 7  # generated event index: active, five ticket types
@@ -248,8 +248,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=100)
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("bench.live_bench needs wrk: apt-get install -y wrk")
+    require_commands("wrk", "redis-server")
     limit = raise_open_files()
     if limit < args.streams + 1000:
         raise SystemExit(f"{args.streams} streams need more open files than the limit {limit}")

@@ -33,6 +33,7 @@ from bench.suite.run import (
     vm_rss_mb,
     warm_up,
 )
+from bench.tools.preflight import require_commands
 from bench.tools.wrk_lua import write_script
 
 
@@ -67,6 +68,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=1000)
     parser.add_argument("--configs", default="cold,warm")
     args = parser.parse_args()
+    require_commands("wrk", "redis-server")
     raise_open_files()
     url = bench_url()
     count = asyncio.run(prepare_catalog(url, args.events))

@@ -38,6 +38,7 @@ from bench.cache_bench import (
 )
 from bench.suite.paths import READS, generated_ids, mixed_paths, read_paths
 from bench.suite.run import raise_open_files
+from bench.tools.preflight import require_commands
 from bench.tools.wrk_lua import write_script
 from shababco.catalog.models import Event
 
@@ -136,8 +137,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    require_commands("wrk", "taskset")
     raise_open_files()
-    print(json.dumps(run(parse_args(argv)), indent=2))
+    print(json.dumps(run(args), indent=2))
 
 
 if __name__ == "__main__":

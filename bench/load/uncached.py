@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from bench.cache_bench import bench_url, parse_wrk, running, server_env
 from bench.catalog_reads import load
+from bench.tools.preflight import require_commands
 from bench.tools.wrk_lua import write_script
 from shababco.database.migrate import upgrade
 
@@ -233,9 +234,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=100)
     args = parser.parse_args()
-    for tool in ("wrk", "taskset"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"bench/load/uncached.py needs {tool}")
+    require_commands("wrk", "taskset")
     summary = summarize(run(args), args)
     write(summary)
     print((RESULTS / "uncached.md").read_text())

@@ -46,7 +46,7 @@ from bench.tools.wrk_lua import Pacing, write_script
 from shababco.catalog.models import Event
 from shababco.database.migrate import upgrade
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results"
 SHABABCO = str(Path(sys.executable).parent / "shababco")
 CELL_TIMEOUT_S = 30  # wrk: a slower answer counts as a timeout, not a latency

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 
@@ -117,6 +118,16 @@ def cached_api(settings: Settings) -> Iterator[LiveServer]:
     update = {"cache_ttl_list": 300, "cache_ttl_detail": 600, "redis_url": None}
     with LiveServer(settings.model_copy(update=update)) as server:
         yield server
+
+
+@pytest.fixture
+def access_logging() -> Iterator[None]:
+    """The access logger at INFO, as LOG_LEVEL=info sets it."""
+    logger = logging.getLogger("shababco.access")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    yield
+    logger.setLevel(level)
 
 
 @pytest.fixture

@@ -90,16 +90,6 @@ class Written:
         return [json.loads(line) for line in self.text.splitlines()]
 
 
-@pytest.fixture
-def access_logging() -> Iterator[None]:
-    """The access logger at INFO, as LOG_LEVEL=info sets it."""
-    logger = logging.getLogger("shababco.access")
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    yield
-    logger.setLevel(level)
-
-
 def test_a_line_is_one_json_object(captured: Captured) -> None:
     logging.getLogger("shababco.test").info("hello %s", "world", extra={"answer": 42})
     (line,) = captured.lines()

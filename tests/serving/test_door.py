@@ -5,7 +5,6 @@ then is served again; pipelined requests are answered in order."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -48,16 +47,6 @@ def tight(settings: Settings) -> Settings:
 def server(tight: Settings, db: AsyncEngine) -> Iterator[LiveServer]:
     with LiveServer(tight) as live:
         yield live
-
-
-@pytest.fixture
-def access_logging() -> Iterator[None]:
-    """The access logger at INFO, as LOG_LEVEL=info sets it."""
-    logger = logging.getLogger("shababco.access")
-    level = logger.level
-    logger.setLevel(logging.INFO)
-    yield
-    logger.setLevel(level)
 
 
 def admission_of(live: LiveServer) -> Admission:

@@ -4,6 +4,7 @@ holds a connection for long or counts as a server error."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 from collections.abc import Iterator
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shababco.config import Settings
+from shababco.serving.protocol import TimedRequestProtocol
 from tests.support.factories import make_product
 from tests.support.server import LiveServer
 from tests.support.webhook_client import eventually, shopify_headers
@@ -198,3 +200,29 @@ async def _received(client: httpx.AsyncClient, outcome: str) -> float:
         for line in (await client.get("/metrics")).text.splitlines()
         if line.startswith("webhooks_received_total{") and f'outcome="{outcome}"' in line
     )
+
+
+async def test_a_closed_connection_is_freed_without_the_garbage_collector(
+    server: LiveServer,
+) -> None:
+    """A connection must not leave a reference cycle: cycles of connections that outlived a
+    young collection waited for a full one, holding their buffers (megabytes per thousand)."""
+
+    async def all_closed() -> bool:
+        return not server.server.server_state.connections
+
+    gc.collect()
+    gc.disable()
+    try:
+        for path in ("/events", "/events/1", "/nowhere", "/health"):  # router, front, 404, lane
+            async with httpx.AsyncClient(base_url=server.url) as client:
+                await client.get(path)
+        await eventually(all_closed)
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        gc.collect()
+        left = [item for item in gc.garbage if isinstance(item, TimedRequestProtocol)]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        gc.enable()
+    assert left == []

@@ -145,22 +145,27 @@ class ResponseCache:
             except _Abandoned:
                 continue  # the filler's client left: the first waiter to wake fills
             return joined, "wait"
-        flight = asyncio.get_running_loop().create_future()
-        self._flights[key.text] = flight
+        self._flights[key.text] = asyncio.get_running_loop().create_future()
         try:
             fetched = await self._fill(key, compute)
-        except Exception as exc:
-            flight.set_exception(exc)
+        except BaseException as exc:
+            self._land(key.text, exc)
             raise
-        except BaseException:
-            flight.set_exception(_Abandoned())
-            raise
-        else:
-            flight.set_result(fetched)
-            return fetched
-        finally:
-            del self._flights[key.text]
-            flight.exception()  # retrieved: a failed fill nobody waited for logs nothing
+        self._land(key.text, fetched)
+        return fetched
+
+    def _land(self, text: str, outcome: Fetched | BaseException) -> None:
+        """End a fill: its waiters get its entry or its error (`_Abandoned` if it was cancelled).
+
+        The future is no local of `fetch`: an error's traceback holds fetch's frame, and a future
+        there holding the error would make a cycle that only a full collection frees.
+        """
+        flight = self._flights.pop(text)
+        if isinstance(outcome, tuple):
+            flight.set_result(outcome)
+            return
+        flight.set_exception(outcome if isinstance(outcome, Exception) else _Abandoned())
+        flight.exception()  # retrieved: a failed fill nobody waited for logs nothing
 
     async def _fill(self, key: CacheKey, compute: Compute) -> Fetched:
         ttl = self.ttl(key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from typing import Any, Protocol, cast
 
 import orjson
@@ -97,6 +98,13 @@ class TimedRequestProtocol(HttpToolsProtocol):
             if timer is not None:
                 timer.cancel()
         super().connection_lost(exc)
+        # Let go of what refers back to this protocol (its request cycle, whose callbacks are
+        # its methods; the transport), so that a closed connection is freed at once. Left as
+        # cycles, connections that lived past a young collection waited for a full one, which
+        # comes rarely (shababco.heap): 8 MB more per 1,000 connections served and closed.
+        self.cycle = None  # type: ignore[assignment]
+        self._socket = None
+        self.scope = None  # type: ignore[assignment]
 
     def data_received(self, data: bytes) -> None:
         if self._lingering is None:
@@ -204,7 +212,8 @@ class _ClosingLingers:
     """The transport uvicorn's request cycle closes: its `close` lingers while a body arrives."""
 
     def __init__(self, transport: asyncio.Transport, protocol: TimedRequestProtocol) -> None:
-        self._transport, self._protocol = transport, protocol
+        # Weakly: the protocol holds this, and a closed connection must not make a cycle.
+        self._transport, self._protocol = transport, weakref.ref(protocol)
         # What every answer calls, bound once rather than looked up through __getattr__.
         self.write, self.is_closing = transport.write, transport.is_closing
         self.pause_reading, self.resume_reading = transport.pause_reading, transport.resume_reading
@@ -213,5 +222,6 @@ class _ClosingLingers:
         return getattr(self._transport, name)
 
     def close(self) -> None:
-        if not self._protocol.close_lingering():
+        protocol = self._protocol()
+        if protocol is None or not protocol.close_lingering():
             self._transport.close()

@@ -21,7 +21,7 @@ from shababco.serving.admission import Admission
 from shababco.serving.protocol import REST_EXTENSION
 from tests.support.data import load_products
 from tests.support.factories import make_product
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, admission_of
 from tests.support.webhook_client import deliver, eventually
 
 
@@ -176,13 +176,6 @@ def tight_server(settings: Settings) -> Iterator[LiveServer]:
     tight = settings.model_copy(update={"http_max_in_flight": 1, "http_queue_budget_ms": 0})
     with LiveServer(tight) as live:
         yield live
-
-
-def admission_of(live: LiveServer) -> Admission:
-    layer: Any = live.app.middleware_stack
-    while not isinstance(layer, Admission):
-        layer = layer.app
-    return layer
 
 
 async def test_a_saturated_server_refuses_reads_at_once_and_still_takes_intake(

@@ -18,11 +18,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shababco.config import Settings
-from shababco.serving.admission import Admission
 from shababco.telemetry import AccessLog
 from tests.support.data import load_products
 from tests.support.factories import make_product
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, admission_of
 from tests.support.webhook_client import eventually
 
 # Long enough for a test to see a connection resting, short enough to wait out.
@@ -47,13 +46,6 @@ def tight(settings: Settings) -> Settings:
 def server(tight: Settings, db: AsyncEngine) -> Iterator[LiveServer]:
     with LiveServer(tight) as live:
         yield live
-
-
-def admission_of(live: LiveServer) -> Admission:
-    layer: Any = live.app.middleware_stack
-    while not isinstance(layer, Admission):
-        layer = layer.app
-    return layer
 
 
 class Entering:

@@ -5,12 +5,14 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
 
 from shababco.app import create_app
 from shababco.config import Settings
+from shababco.serving.admission import Admission
 from shababco.serving.protocol import TimedRequestProtocol
 
 
@@ -55,3 +57,11 @@ class LiveServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+def admission_of(live: LiveServer) -> Admission:
+    """The admission middleware of a started server's app."""
+    layer: Any = live.app.middleware_stack
+    while not isinstance(layer, Admission):
+        layer = layer.app
+    return layer

@@ -129,8 +129,8 @@ class ResponseCache:
     async def fetch(self, key: CacheKey, compute: Compute) -> Fetched:
         """The entry for `key` and where it came from: l1, l2, wait (joined a fill) or miss.
 
-        Concurrent misses on a key in this process make one fill: the first request runs it in
-        its own task (a task per miss had cost as much CPU as the query), the others wait for
+        Concurrent misses on a key in this process make one fill: the first request runs it
+        itself (a task started per miss had cost as much CPU as the query), the others wait for
         its outcome, an error included.
         """
         entry = self.hit(key)

@@ -9,7 +9,10 @@ this benchmark's own (`shababco_overload_bench`, loaded once with generated even
 it holds as many). wrk rotates the suite's mixed reads (list, detail, search, tickets): first at
 `--peak-connections` (the peak: what the process serves unloaded), then at `--connections`.
 Reports, at the overload: socket errors (connect, read, write and wrk's timeouts), p99 of all
-answers (503s included), the admitted (2xx) throughput against the peak, and the 503s.
+answers (503s included), the admitted (2xx) throughput against the peak, and the 503s. Each
+load also reports the server's CPU (its share of a core, all threads) and what it bought: CPU
+milliseconds per admitted answer, and the refusals answered per admitted one. Where the admitted
+throughput falls short of the peak with the CPU as busy, the refusals took the difference.
 Targets: zero socket errors, p99 ≤ 1 s, admitted throughput ≥ 0.9 × the peak. Prints JSON; writes
 nothing.
 """
@@ -19,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import subprocess
 import tempfile
@@ -76,7 +80,14 @@ def wrk(url: str, connections: int, seconds: int, script: Path) -> dict[str, flo
     return parse_wrk(done.stdout)
 
 
-def figures(measured: dict[str, float], seconds: int) -> dict[str, Any]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a process (all its threads) has used so far."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()  # past the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def figures(measured: dict[str, float], seconds: int, cpu: float) -> dict[str, Any]:
     admitted = measured["requests"] - measured["non_2xx"]
     return {
         "rps": measured["rps"],
@@ -85,6 +96,9 @@ def figures(measured: dict[str, float], seconds: int) -> dict[str, Any]:
         "p50_ms": measured["p50_ms"],
         "p99_ms": measured["p99_ms"],
         "socket_errors": measured["socket_errors"],
+        "server_cpu_share": round(cpu / seconds, 3),
+        "cpu_ms_per_admitted": round(1000 * cpu / admitted, 3) if admitted else None,
+        "refusals_per_admitted": round(measured["non_2xx"] / admitted, 2) if admitted else None,
     }
 
 
@@ -99,12 +113,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     env = server_env(url, "", CACHE_TTL_LIST="0", CACHE_TTL_DETAIL="0", ACCESS_LOG="false")
     env |= {"RECONCILE_INTERVAL_SECONDS": "0", **dict(args.env)}
     results: dict[str, Any] = {"events": args.events, "seconds": args.seconds}
-    with running(pinned(SERVER_CORE, shababco_serve()), env, "/health") as (base, _):
+    with running(pinned(SERVER_CORE, shababco_serve()), env, "/health") as (base, server):
 
         def load(connections: int) -> dict[str, Any]:
             wrk(base + "/", connections, 2, script)  # warm-up: connections, plans
+            before = cpu_seconds(server.pid)
             measured = wrk(base + "/", connections, args.seconds, script)
-            return figures(measured, args.seconds)
+            return figures(measured, args.seconds, cpu_seconds(server.pid) - before)
 
         results["peak"] = peak = load(args.peak_connections)
         print(f"peak @ {args.peak_connections}: {peak}", flush=True)

@@ -11,8 +11,9 @@ it holds as many). wrk rotates the suite's mixed reads (list, detail, search, ti
 Reports, at the overload: socket errors (connect, read, write and wrk's timeouts), p99 of all
 answers (503s included), the admitted (2xx) throughput against the peak, and the 503s. Each
 load also reports the server's CPU (its share of a core, all threads) and what it bought: CPU
-milliseconds per admitted answer, and the refusals answered per admitted one. Where the admitted
-throughput falls short of the peak with the CPU as busy, the refusals took the difference.
+milliseconds per admitted answer, and the refusals answered per admitted one: whether a shortfall
+against the peak is the refusals' CPU or admitted answers grown dearer (`--env` helps tell: with
+HTTP_QUEUE_BUDGET_MS=3000 nothing is refused).
 Targets: zero socket errors, p99 ≤ 1 s, admitted throughput ≥ 0.9 × the peak. Prints JSON; writes
 nothing.
 """

@@ -23,13 +23,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
 import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import psutil
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -83,9 +83,8 @@ def wrk(url: str, connections: int, seconds: int, script: Path) -> dict[str, flo
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU a process (all its threads) has used so far."""
-    stat = Path(f"/proc/{pid}/stat").read_text()
-    fields = stat.rsplit(")", 1)[1].split()  # past the command name, which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
 
 
 def figures(measured: dict[str, float], seconds: int, cpu: float) -> dict[str, Any]:

@@ -1,11 +1,14 @@
 """The example load balancer configuration (deploy/haproxy/haproxy.cfg), run as it is.
 
 Two `shababco serve` processes behind HAProxy with the example's settings, moved to free ports:
-reads through it all succeed, and keep succeeding when one process is killed outright.
+overload is queued and refused at the balancer, in the API's own 503; reads through it all
+succeed, and keep succeeding when one process is killed outright.
 """
 
 from __future__ import annotations
 
+import asyncio
+import re
 import shutil
 import subprocess
 import tempfile
@@ -14,7 +17,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.support.infra.processes import ServeProcess, start_all, wait_until
 from tests.support.server import free_port
@@ -81,6 +87,46 @@ async def _read_many(url: str, count: int) -> Counter[int]:
         for n in range(count):
             seen[(await client.get(paths[n % len(paths)])).status_code] += 1
     return seen
+
+
+def requests_per_process() -> int:
+    """The most requests the example sends one process at once (its `maxconn`)."""
+    found = re.search(r"^\s*default-server .*\bmaxconn (\d+)", EXAMPLE.read_text(), re.M)
+    assert found is not None, "the example bounds the requests each process is sent"
+    return int(found.group(1))
+
+
+async def test_overload_is_refused_at_the_balancer_in_the_apis_shape(
+    balancer: str, processes: list[ServeProcess], database_url: str
+) -> None:
+    """Every process holding all the reads the balancer sends it at once (blocked on a lock):
+    one more waits in the balancer's queue, and is the first answered, with the API's 503."""
+    held = requests_per_process() * len(processes)
+    engine = create_async_engine(database_url)
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
+    async with (
+        engine.connect() as lock,
+        httpx.AsyncClient(base_url=balancer, timeout=60, limits=limits) as api,
+    ):
+        transaction = await lock.begin()
+        await lock.execute(text("LOCK TABLE events IN ACCESS EXCLUSIVE MODE"))
+        # Distinct searches: none is answered from a cache, none shares another's query.
+        reads = [
+            asyncio.create_task(api.get("/events", params={"search": f"held{n}"}))
+            for n in range(held + 1)
+        ]
+        first = next(asyncio.as_completed(reads))
+        refused = await first
+        await transaction.rollback()
+        statuses = Counter([(await read).status_code for read in reads])
+    await engine.dispose()
+    assert refused.status_code == 503
+    assert refused.headers["content-type"] == "application/json"
+    assert refused.headers["retry-after"] == "1"
+    assert refused.headers["cache-control"] == "no-store"
+    assert refused.headers["x-request-id"]
+    assert orjson.loads(refused.content)["error"]["code"] == "overloaded"
+    assert statuses == Counter({200: held, 503: 1})
 
 
 async def test_reads_through_the_balancer_survive_a_killed_process(

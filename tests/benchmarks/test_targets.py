@@ -33,6 +33,11 @@ UNCACHED = {
 OVERLOAD = {
     "overload": {"socket_errors": 0, "status_503": 9000, "p99_ms": 860.0},
     "admitted_vs_peak": 0.85,
+    "behind_haproxy": {
+        "overload": {"socket_errors": 0, "status_503": 11000, "p99_ms": 580.0},
+        "admitted_vs_peak": 1.03,  # against the direct peak: not the one the target uses
+        "admitted_vs_peak_behind_haproxy": 0.91,
+    },
 }
 WEBHOOKS = {"ingest": {"rate_per_s": 840.0, "ack_p99_ms": 18.43}}
 SYNC = {
@@ -77,6 +82,11 @@ def test_every_target_from_every_source(tmp_path: Path) -> None:
     assert rows["overload: zero socket errors"]["met"] is True
     assert rows["overload: p99 of all answers ≤ 1 s"]["met"] is True
     assert rows["overload: admitted throughput ≥ 0.9 × the unloaded peak"]["met"] is False
+    edge = "overload behind the example HAProxy"
+    assert rows[f"{edge}: p99 of all answers ≤ 1 s"]["measured"] == "580 ms"
+    assert rows[f"{edge}: admitted throughput ≥ 0.9 × the unloaded peak"]["measured"] == (
+        "0.91 × peak"
+    )
     suite_rows = [row for row in rows.values() if row["source"] == "suite.json"]
     assert len(suite_rows) == 6  # ratio cold/warm, fixed rate cold/warm, RSS cold/warm
     assert {row["source"] for row in rows.values()} == {

@@ -20,7 +20,7 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tests.support.infra.processes import ServeProcess, start_all, wait_until
 from tests.support.server import free_port
@@ -97,12 +97,11 @@ def requests_per_process() -> int:
 
 
 async def test_overload_is_refused_at_the_balancer_in_the_apis_shape(
-    balancer: str, processes: list[ServeProcess], database_url: str
+    balancer: str, processes: list[ServeProcess], engine: AsyncEngine
 ) -> None:
     """Every process holding all the reads the balancer sends it at once (blocked on a lock):
     one more waits in the balancer's queue, and is the first answered, with the API's 503."""
     held = requests_per_process() * len(processes)
-    engine = create_async_engine(database_url)
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=None)
     async with (
         engine.connect() as lock,
@@ -119,7 +118,6 @@ async def test_overload_is_refused_at_the_balancer_in_the_apis_shape(
         refused = await first
         await transaction.rollback()
         statuses = Counter([(await read).status_code for read in reads])
-    await engine.dispose()
     assert refused.status_code == 503
     assert refused.headers["content-type"] == "application/json"
     assert refused.headers["retry-after"] == "1"

@@ -54,7 +54,7 @@ from bench.cache_bench import (
 )
 from bench.suite.paths import READS, generated_ids, mixed_paths, read_paths
 from bench.suite.run import raise_open_files
-from bench.tools.preflight import SBIN, require_commands
+from bench.tools.preflight import command_path, require_commands
 from bench.tools.wrk_lua import write_script
 from shababco.catalog.models import Event
 
@@ -124,7 +124,7 @@ def behind_haproxy(server_base: str) -> Iterator[str]:
     config = config.replace("127.0.0.1:8001", server_base.removeprefix("http://"))
     folder = Path(tempfile.mkdtemp(prefix="bench-haproxy-"))
     (folder / "haproxy.cfg").write_text(config + "\n")
-    haproxy = shutil.which("haproxy") or shutil.which("haproxy", path=SBIN) or "haproxy"
+    haproxy = command_path("haproxy") or "haproxy"
     command = pinned(WRK_CORE, [haproxy, "-db", "-f", str(folder / "haproxy.cfg")])
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"

@@ -14,9 +14,14 @@ SBIN = "/usr/sbin:/sbin"
 PACKAGES = {"taskset": "util-linux"}  # where the Debian package is not named after the command
 
 
+def command_path(name: str) -> str | None:
+    """Where the command `name` is, on PATH or in sbin; None if in neither."""
+    return shutil.which(name) or shutil.which(name, path=SBIN)
+
+
 def missing_commands(*names: str) -> list[str]:
     """Answer those of `names` found neither on PATH nor in sbin."""
-    return [name for name in names if not (shutil.which(name) or shutil.which(name, path=SBIN))]
+    return [name for name in names if command_path(name) is None]
 
 
 def require_commands(*names: str) -> None:
